@@ -1,0 +1,150 @@
+/**
+ * Stable error codes. Branch on these (or on `instanceof`), never on message text.
+ */
+export const ErrorCode = {
+  QueueClosed: 'DOCKET_QUEUE_CLOSED',
+  QueueFull: 'DOCKET_QUEUE_FULL',
+  JobTimeout: 'DOCKET_JOB_TIMEOUT',
+  LeaseExpired: 'DOCKET_LEASE_EXPIRED',
+  InvalidOption: 'DOCKET_INVALID_OPTION',
+  Unrecoverable: 'DOCKET_UNRECOVERABLE',
+  JobNotFound: 'DOCKET_JOB_NOT_FOUND',
+  InvalidState: 'DOCKET_INVALID_STATE',
+  WorkerCrashed: 'DOCKET_WORKER_CRASHED',
+  StoreFailed: 'DOCKET_STORE_FAILED',
+  NonError: 'DOCKET_NON_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// A brand shared through the global symbol registry, so `instanceof` keeps working when
+// two copies of docket (ESM and CJS, or two versions) meet in one process.
+const brand = Symbol.for('docket.error');
+
+/** Base class of every error docket throws. */
+export class DocketError extends Error {
+  /** Stable machine-readable code, e.g. `'DOCKET_QUEUE_CLOSED'`. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  get [brand](): true {
+    return true;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[brand] !== true) return false;
+    // Subclasses carry a static `code`; the base class matches every docket error.
+    const code = (this as { code?: string }).code;
+    return code === undefined || (value as DocketError).code === code;
+  }
+}
+
+function defineError<C extends ErrorCode>(code: C, name: string) {
+  const Class = class extends DocketError {
+    static readonly code: C = code;
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+    }
+  };
+  Object.defineProperty(Class, 'name', { value: name });
+  return Class;
+}
+
+/** `add` or `reserve` on a queue that is closing or closed. */
+export class QueueClosedError extends defineError(ErrorCode.QueueClosed, 'QueueClosedError') {}
+/** The queue is at `maxSize` and the producer asked not to wait. */
+export class QueueFullError extends defineError(ErrorCode.QueueFull, 'QueueFullError') {}
+/** An attempt ran past its `timeout`. */
+export class JobTimeoutError extends defineError(ErrorCode.JobTimeout, 'JobTimeoutError') {}
+/** The lease (TTR) ran out, or the job was already settled, before this call. */
+export class LeaseExpiredError extends defineError(ErrorCode.LeaseExpired, 'LeaseExpiredError') {}
+/** An option or argument is out of range; the message names it and echoes the value. */
+export class InvalidOptionError extends defineError(ErrorCode.InvalidOption, 'InvalidOptionError') {}
+/** No job with that id in this queue. */
+export class JobNotFoundError extends defineError(ErrorCode.JobNotFound, 'JobNotFoundError') {}
+/** The job exists but is not in a state that allows the operation. */
+export class InvalidStateError extends defineError(ErrorCode.InvalidState, 'InvalidStateError') {}
+/** The worker thread running an attempt crashed, exited or was terminated. */
+export class WorkerCrashedError extends defineError(ErrorCode.WorkerCrashed, 'WorkerCrashedError') {}
+/** The queue's store (journal) failed; the queue refuses new work (fail closed). */
+export class StoreFailedError extends defineError(ErrorCode.StoreFailed, 'StoreFailedError') {}
+/** Wraps a non-Error value that a handler threw or rejected with; the value is `cause`. */
+export class NonErrorThrownError extends defineError(ErrorCode.NonError, 'NonErrorThrownError') {}
+
+/**
+ * Throw (or reject with) this from a handler to skip the remaining attempts: the job goes
+ * straight to the dead letters with reason `'unrecoverable'`.
+ */
+export class UnrecoverableError extends defineError(ErrorCode.Unrecoverable, 'UnrecoverableError') {}
+
+const classesByCode: Record<string, new (message: string, options?: { cause?: unknown }) => DocketError> = {
+  [ErrorCode.QueueClosed]: QueueClosedError,
+  [ErrorCode.QueueFull]: QueueFullError,
+  [ErrorCode.JobTimeout]: JobTimeoutError,
+  [ErrorCode.LeaseExpired]: LeaseExpiredError,
+  [ErrorCode.InvalidOption]: InvalidOptionError,
+  [ErrorCode.Unrecoverable]: UnrecoverableError,
+  [ErrorCode.JobNotFound]: JobNotFoundError,
+  [ErrorCode.InvalidState]: InvalidStateError,
+  [ErrorCode.WorkerCrashed]: WorkerCrashedError,
+  [ErrorCode.StoreFailed]: StoreFailedError,
+  [ErrorCode.NonError]: NonErrorThrownError,
+};
+
+/** The plain shape an error takes to cross a thread, process or disk boundary. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+/** Turns anything thrown into a plain, cloneable record. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      ...(error.stack === undefined ? {} : { stack: error.stack }),
+      ...(typeof code === 'string' ? { code } : {}),
+    };
+  }
+  return { name: 'NonErrorThrownError', message: describeNonError(error), code: ErrorCode.NonError };
+}
+
+/**
+ * Rebuilds an error from its serialized form: docket's own codes come back as their
+ * classes (so `UnrecoverableError` still skips retries), anything else as an `Error`
+ * with the original name, message and stack.
+ */
+export function deserializeError(data: SerializedError): Error {
+  const Class = data.code === undefined ? undefined : classesByCode[data.code];
+  const error = Class === undefined ? new Error(data.message) : new Class(data.message);
+  if (Class === undefined) {
+    error.name = data.name;
+    if (data.code !== undefined) (error as Error & { code?: string }).code = data.code;
+  }
+  if (data.stack !== undefined) error.stack = data.stack;
+  return error;
+}
+
+/** Wraps non-Error throwables so that every failure carries a message and a stack. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new NonErrorThrownError(describeNonError(thrown), { cause: thrown });
+}
+
+function describeNonError(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return `non-Error thrown: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`;
+}

@@ -1,0 +1,2 @@
+export { Heap } from './heap.js';
+export type { HeapOptions, IndexTracker } from './heap.js';

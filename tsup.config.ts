@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'heap/index': 'src/heap/index.ts',
+    'socket/index': 'src/socket/index.ts',
+    'threads/index': 'src/threads/index.ts',
+    'journal/index': 'src/journal/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  target: 'node20',
+  platform: 'node',
+  sourcemap: true,
+  clean: true,
+  splitting: true,
+  treeshake: true,
+});
