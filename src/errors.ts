@@ -35,7 +35,7 @@ export class DocketError extends Error {
     return true;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[brand] !== true) return false;
     // Subclasses carry a static `code`; the base class matches every docket error.
     const code = (this as { code?: string }).code;

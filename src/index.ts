@@ -1,0 +1,36 @@
+export { Queue } from './queue.js';
+export type { Handler, ClosableHandler, ReserveOptions, CloseOptions, QueueStats } from './queue.js';
+export { ReservedJob } from './reserved-job.js';
+export type { JobContext, ReleaseOptions } from './reserved-job.js';
+export type { Job, JobSnapshot, AttemptError } from './job.js';
+export { JobState, DeadReason } from './state.js';
+export { DeadLetters } from './dead-letter.js';
+export type { QueueEvents } from './events.js';
+export type { QueueOptions, AddOptions, RetryOptions, DeadLetterOptions } from './options.js';
+export { DEFAULTS, DEFAULT_PRIORITY, MAX_PRIORITY } from './options.js';
+export type { Backoff, BackoffStrategy, BackoffFunction } from './retry.js';
+export { nextDelay } from './retry.js';
+export type { Store, JobChange, ChangeType } from './store.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { systemClock, ManualClock } from './clock.js';
+export type { Codec } from './codec.js';
+export { jsonCodec, rawCodec, textCodec } from './codec.js';
+export type { Percentiles } from './latency.js';
+export {
+  DocketError,
+  ErrorCode,
+  QueueClosedError,
+  QueueFullError,
+  JobTimeoutError,
+  LeaseExpiredError,
+  InvalidOptionError,
+  JobNotFoundError,
+  InvalidStateError,
+  WorkerCrashedError,
+  StoreFailedError,
+  NonErrorThrownError,
+  UnrecoverableError,
+  serializeError,
+  deserializeError,
+} from './errors.js';
+export type { SerializedError } from './errors.js';

@@ -1,0 +1,192 @@
+import type { DeadReason, JobState } from './state.js';
+
+/** One failed attempt, as kept on the job. */
+export interface AttemptError {
+  /** 1-based number of the attempt that failed. */
+  attempt: number;
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  /** When it failed, ms since the epoch (queue clock). */
+  at: number;
+}
+
+/**
+ * A job as the queue holds it. Read-only to callers: every change goes through the queue.
+ * @typeParam T - the payload type
+ */
+export interface Job<T> {
+  /** Positive integer, unique across every queue of the process. */
+  readonly id: number;
+  /** The payload. */
+  readonly data: T;
+  /** The queue's name. */
+  readonly queueName: string;
+  readonly state: JobState;
+  /** Unsigned 32-bit; lower runs first. */
+  readonly priority: number;
+  /** Reservations so far (each one is an attempt), less those given back uncounted. */
+  readonly attemptsMade: number;
+  /** Attempts allowed before the job is dead-lettered. */
+  readonly maxAttempts: number;
+  /** Lease of a pulled attempt, ms. */
+  readonly ttr: number;
+  /** Time limit of a push attempt, ms (`Infinity`: none). */
+  readonly timeout: number;
+  /** Ms the job may wait before its first start (`Infinity`: forever). */
+  readonly ttl: number;
+  /** The delay last asked for, ms (kept after the job becomes ready, as beanstalkd does). */
+  readonly delay: number;
+  /** Deduplication key given at `add`, if any. */
+  readonly dedupeId: string | undefined;
+  /** When it was added (ms since the epoch, queue clock). */
+  readonly createdOn: number;
+  /** When its latest attempt started. */
+  readonly processedOn: number | undefined;
+  /** When it was completed or buried. */
+  readonly finishedOn: number | undefined;
+  /** Delayed: when it becomes ready. Reserved: when its lease or timeout ends. Else `Infinity`. */
+  readonly dueAt: number;
+  /** Every failed attempt's error, oldest first. */
+  readonly errors: readonly AttemptError[];
+  /** Why it is buried; `undefined` while it is not. */
+  readonly deadReason: DeadReason | undefined;
+  /** Times reserved, leases run out, released, buried, kicked (beanstalkd's stats-job counters). */
+  readonly reserves: number;
+  readonly timeouts: number;
+  readonly releases: number;
+  readonly buries: number;
+  readonly kicks: number;
+  /** A plain copy of every field, for storage or inspection. */
+  snapshot(): JobSnapshot<T>;
+}
+
+/** A job's fields as plain data: what a store writes and `Queue.restore` reads. */
+export interface JobSnapshot<T> {
+  id: number;
+  data: T;
+  state: JobState;
+  priority: number;
+  attemptsMade: number;
+  maxAttempts: number;
+  ttr: number;
+  timeout: number;
+  ttl: number;
+  delay: number;
+  dedupeId: string | undefined;
+  createdOn: number;
+  processedOn: number | undefined;
+  finishedOn: number | undefined;
+  dueAt: number;
+  errors: AttemptError[];
+  deadReason: DeadReason | undefined;
+  reserves: number;
+  timeouts: number;
+  releases: number;
+  buries: number;
+  kicks: number;
+}
+
+let lastId = 0;
+
+/** Next process-wide job id. */
+export function nextJobId(): number {
+  return ++lastId;
+}
+
+/** Makes sure ids handed out from now on are above `id` (after restoring stored jobs). */
+export function reserveIdsThrough(id: number): void {
+  if (id > lastId) lastId = id;
+}
+
+const noErrors: readonly AttemptError[] = Object.freeze([]);
+
+/**
+ * The queue's own mutable record of a job. Fields the data structures use (`slot`,
+ * `stamp`, `lease`) live here so that no side table is needed per job.
+ * @internal
+ */
+export class JobRecord<T> implements Job<T> {
+  state: JobState = 'ready';
+  attemptsMade = 0;
+  dueAt = Infinity;
+  processedOn: number | undefined = undefined;
+  finishedOn: number | undefined = undefined;
+  errorList: AttemptError[] | undefined = undefined;
+  deadReason: DeadReason | undefined = undefined;
+  reserves = 0;
+  timeouts = 0;
+  releases = 0;
+  buries = 0;
+  kicks = 0;
+  /** Position in the delayed or lease heap (a job is in at most one), -1 when in neither. */
+  slot = -1;
+  /** Stamp of its current entry in the ready set; 0 when not ready. */
+  stamp = 0;
+  /** Token of the current lease; bumped on every reservation and whenever a lease ends. */
+  lease = 0;
+
+  constructor(
+    readonly id: number,
+    readonly data: T,
+    readonly queueName: string,
+    public priority: number,
+    public delay: number,
+    public maxAttempts: number,
+    public ttr: number,
+    public timeout: number,
+    public ttl: number,
+    readonly dedupeId: string | undefined,
+    readonly createdOn: number,
+  ) {}
+
+  get errors(): readonly AttemptError[] {
+    return this.errorList ?? noErrors;
+  }
+
+  snapshot(): JobSnapshot<T> {
+    return {
+      id: this.id,
+      data: this.data,
+      state: this.state,
+      priority: this.priority,
+      attemptsMade: this.attemptsMade,
+      maxAttempts: this.maxAttempts,
+      ttr: this.ttr,
+      timeout: this.timeout,
+      ttl: this.ttl,
+      delay: this.delay,
+      dedupeId: this.dedupeId,
+      createdOn: this.createdOn,
+      processedOn: this.processedOn,
+      finishedOn: this.finishedOn,
+      dueAt: this.dueAt,
+      errors: this.errorList === undefined ? [] : this.errorList.map((e) => ({ ...e })),
+      deadReason: this.deadReason,
+      reserves: this.reserves,
+      timeouts: this.timeouts,
+      releases: this.releases,
+      buries: this.buries,
+      kicks: this.kicks,
+    };
+  }
+
+  /** Rebuilds a record from a snapshot (replay). */
+  static fromSnapshot<T>(s: JobSnapshot<T>, queueName: string): JobRecord<T> {
+    const job = new JobRecord(s.id, s.data, queueName, s.priority, s.delay, s.maxAttempts, s.ttr, s.timeout, s.ttl, s.dedupeId, s.createdOn);
+    job.state = s.state;
+    job.attemptsMade = s.attemptsMade;
+    job.dueAt = s.dueAt;
+    job.processedOn = s.processedOn;
+    job.finishedOn = s.finishedOn;
+    job.errorList = s.errors.length === 0 ? undefined : s.errors.map((e) => ({ ...e }));
+    job.deadReason = s.deadReason;
+    job.reserves = s.reserves;
+    job.timeouts = s.timeouts;
+    job.releases = s.releases;
+    job.buries = s.buries;
+    job.kicks = s.kicks;
+    return job;
+  }
+}

@@ -1,0 +1,182 @@
+import { Heap } from './heap/heap.js';
+
+/** What the ready set needs of a job. */
+export interface ReadyItem {
+  readonly id: number;
+  readonly priority: number;
+  /** Stamp of the item's live entry; 0 when it is not in the set. Owned by the set. */
+  stamp: number;
+}
+
+/** Priorities below this count as "urgent" in beanstalkd's stats. */
+export const URGENT_BELOW = 1024;
+
+const MAX_IDLE_BUCKETS = 64;
+
+interface OutOfOrder<J> {
+  job: J;
+  stamp: number;
+}
+
+/**
+ * The jobs of one priority in id order. Ids only grow, so new jobs append to a ring in
+ * O(1); the rare job that comes back with a smaller id than the ring's last (a release, a
+ * kick, a due delay) goes into a small heap beside it.
+ */
+class Bucket<J extends ReadyItem> {
+  jobs: (J | undefined)[] = new Array(8);
+  stamps: number[] = new Array(8).fill(0);
+  head = 0;
+  tail = 0;
+  lastId = 0;
+  live = 0;
+  /** Position in the set's heap of priorities. */
+  slot = -1;
+  outOfOrder: Heap<OutOfOrder<J>> | undefined = undefined;
+
+  constructor(readonly priority: number) {}
+
+  add(job: J, stamp: number): void {
+    this.live++;
+    if (job.id > this.lastId) {
+      if (this.tail - this.head === this.jobs.length) this.grow();
+      const mask = this.jobs.length - 1;
+      this.jobs[this.tail & mask] = job;
+      this.stamps[this.tail & mask] = stamp;
+      this.tail++;
+      this.lastId = job.id;
+    } else {
+      (this.outOfOrder ??= new Heap()).push({ job, stamp }, job.id);
+    }
+  }
+
+  /** Drops dead entries at the front of the ring and of the heap. */
+  private settle(): void {
+    const mask = this.jobs.length - 1;
+    while (this.head !== this.tail) {
+      const job = this.jobs[this.head & mask] as J;
+      if (job.stamp === this.stamps[this.head & mask]) break;
+      this.jobs[this.head & mask] = undefined;
+      this.head++;
+    }
+    const heap = this.outOfOrder;
+    if (heap !== undefined) {
+      for (let top = heap.peek(); top !== undefined && top.job.stamp !== top.stamp; top = heap.peek()) heap.pop();
+    }
+  }
+
+  peek(): J | undefined {
+    this.settle();
+    const ringJob = this.head === this.tail ? undefined : this.jobs[this.head & (this.jobs.length - 1)];
+    const heapJob = this.outOfOrder?.peek()?.job;
+    if (heapJob === undefined) return ringJob;
+    return ringJob === undefined || heapJob.id < ringJob.id ? heapJob : ringJob;
+  }
+
+  /** Removes and returns the entry `peek()` found (call it right after `peek()`). */
+  shift(job: J): void {
+    const mask = this.jobs.length - 1;
+    if (this.head !== this.tail && this.jobs[this.head & mask] === job) {
+      this.jobs[this.head & mask] = undefined;
+      this.head++;
+    } else {
+      this.outOfOrder?.pop();
+    }
+  }
+
+  /** Forgets every (stale) entry, keeping the allocated ring for reuse. */
+  reset(): void {
+    const mask = this.jobs.length - 1;
+    for (let i = this.head; i !== this.tail; i++) this.jobs[i & mask] = undefined;
+    this.head = this.tail = 0;
+    this.lastId = 0;
+    this.outOfOrder = undefined;
+  }
+
+  private grow(): void {
+    const size = this.tail - this.head;
+    const mask = this.jobs.length - 1;
+    const jobs: (J | undefined)[] = new Array(this.jobs.length * 2);
+    const stamps: number[] = new Array(this.jobs.length * 2).fill(0);
+    for (let i = 0; i < size; i++) {
+      jobs[i] = this.jobs[(this.head + i) & mask];
+      stamps[i] = this.stamps[(this.head + i) & mask];
+    }
+    this.jobs = jobs;
+    this.stamps = stamps;
+    this.head = 0;
+    this.tail = size;
+  }
+}
+
+/**
+ * Ready jobs in (priority, id) order: lowest priority first, then oldest. Buckets per
+ * distinct priority under a small heap of priorities make the common case (few
+ * priorities) O(1); removal of any job is O(1) by invalidating its stamp.
+ */
+export class ReadySet<J extends ReadyItem> {
+  private readonly buckets = new Map<number, Bucket<J>>();
+  private readonly priorities = new Heap<Bucket<J>>({ trackIndex: (bucket, index) => (bucket.slot = index) });
+  private nextStamp = 1;
+  /** Ready jobs. */
+  size = 0;
+  /** Ready jobs with priority below {@link URGENT_BELOW}. */
+  urgent = 0;
+
+  add(job: J): void {
+    let bucket = this.buckets.get(job.priority);
+    if (bucket === undefined) {
+      bucket = new Bucket(job.priority);
+      this.buckets.set(job.priority, bucket);
+    }
+    if (bucket.live === 0) this.priorities.push(bucket, job.priority);
+    const stamp = this.nextStamp++;
+    job.stamp = stamp;
+    bucket.add(job, stamp);
+    this.size++;
+    if (job.priority < URGENT_BELOW) this.urgent++;
+  }
+
+  /** The next job, left in place. */
+  peek(): J | undefined {
+    const bucket = this.priorities.peek();
+    return bucket === undefined ? undefined : bucket.peek();
+  }
+
+  /** Removes and returns the next job. */
+  shift(): J | undefined {
+    const bucket = this.priorities.peek();
+    if (bucket === undefined) return undefined;
+    const job = bucket.peek() as J;
+    bucket.shift(job);
+    this.forget(job, bucket);
+    return job;
+  }
+
+  /** Removes a job that is in the set (its entry goes stale and is skipped later). */
+  delete(job: J): void {
+    const bucket = this.buckets.get(job.priority);
+    if (job.stamp === 0 || bucket === undefined) return;
+    this.forget(job, bucket);
+  }
+
+  clear(): void {
+    this.buckets.clear();
+    this.priorities.clear();
+    this.size = 0;
+    this.urgent = 0;
+  }
+
+  private forget(job: J, bucket: Bucket<J>): void {
+    job.stamp = 0;
+    this.size--;
+    if (job.priority < URGENT_BELOW) this.urgent--;
+    if (--bucket.live === 0) {
+      this.priorities.removeAt(bucket.slot);
+      bucket.reset();
+      // Empty buckets are kept for reuse (a queue that keeps emptying would otherwise
+      // allocate one per job), but not without bound when priorities are many.
+      if (this.buckets.size > MAX_IDLE_BUCKETS) this.buckets.delete(bucket.priority);
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import type { Job, JobSnapshot } from './job.js';
+
+/**
+ * What a state change did to a job: `put` created it (the payload is new), `update`
+ * changed its fields (read them from the job), `delete` removed it for good.
+ */
+export type ChangeType = 'put' | 'update' | 'delete';
+
+/** One state change, as the queue hands it to its {@link Store}. */
+export interface JobChange<T> {
+  readonly type: ChangeType;
+  readonly job: Job<T>;
+}
+
+/**
+ * Where a queue records its state changes (the journal). `append` is called synchronously,
+ * in order, inside every change. A returned promise makes the operation that caused the
+ * change (`add`, `ack`, `release`...) resolve only once it settles, and reject if it rejects;
+ * a throw or rejection puts the queue in its failed state (fail closed).
+ */
+export interface Store<T> {
+  append(change: JobChange<T>): void | Promise<void>;
+  close(): Promise<void>;
+}
+
+export type { JobSnapshot };
