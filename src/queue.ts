@@ -349,7 +349,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   tryReserve(options: { ttr?: number } = {}): ReservedJob<T> | undefined {
     if (this.paused || this.closing) return undefined;
     const job = this.takeReady();
-    return job === undefined ? undefined : this.lease(job, false, options.ttr);
+    if (job === undefined) return undefined;
+    const lease = this.lease(job, false, options.ttr);
+    this.afterChange();
+    return lease;
   }
 
   /**
@@ -361,7 +364,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     this.assertOpen();
     const job = this.getJob(id);
     if (job.state === 'reserved') throw new InvalidStateError(`job ${id} is already reserved`);
-    return this.lease(job, false, options.ttr);
+    const lease = this.lease(job, false, options.ttr);
+    this.afterChange();
+    return lease;
   }
 
   /** Reserved jobs, one at a time, until the signal aborts or the queue closes. Ack each. */
