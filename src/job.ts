@@ -103,46 +103,113 @@ export function reserveIdsThrough(id: number): void {
 const noErrors: readonly AttemptError[] = Object.freeze([]);
 
 /**
- * The queue's own mutable record of a job. Fields the data structures use (`slot`,
- * `stamp`, `lease`) live here so that no side table is needed per job.
+ * Settings most jobs of a queue share: one object per queue, and one per job only when
+ * `add` overrides them. @internal
+ */
+export interface JobConfig {
+  readonly queueName: string;
+  readonly maxAttempts: number;
+  readonly ttr: number;
+  readonly timeout: number;
+  readonly ttl: number;
+}
+
+/** What few jobs need: allocated on first use. @internal */
+export interface JobExtra {
+  delay: number;
+  dedupeId: string | undefined;
+  errorList: AttemptError[] | undefined;
+  deadReason: DeadReason | undefined;
+  timeouts: number;
+  releases: number;
+  buries: number;
+  kicks: number;
+}
+
+/**
+ * The queue's own mutable record of a job. It is kept small, because a queue may hold
+ * millions: shared settings live in `config`, rare ones in `extra`. Fields the data
+ * structures use (`slot`, `stamp`, `lease`, `current`) live here so that no side table is
+ * needed per job.
  * @internal
  */
 export class JobRecord<T> implements Job<T> {
   state: JobState = 'ready';
   attemptsMade = 0;
+  reserves = 0;
   dueAt = Infinity;
   processedOn: number | undefined = undefined;
   finishedOn: number | undefined = undefined;
-  errorList: AttemptError[] | undefined = undefined;
-  deadReason: DeadReason | undefined = undefined;
-  reserves = 0;
-  timeouts = 0;
-  releases = 0;
-  buries = 0;
-  kicks = 0;
   /** Position in the delayed or lease heap (a job is in at most one), -1 when in neither. */
   slot = -1;
   /** Stamp of its current entry in the ready set; 0 when not ready. */
   stamp = 0;
-  /** Token of the current lease; bumped on every reservation and whenever a lease ends. */
+  /** Token of the current lease; bumped whenever a lease ends. */
   lease = 0;
+  /** The lease object while reserved. */
+  current: unknown = undefined;
+  extra: JobExtra | undefined = undefined;
 
   constructor(
     readonly id: number,
     readonly data: T,
-    readonly queueName: string,
+    public config: JobConfig,
     public priority: number,
-    public delay: number,
-    public maxAttempts: number,
-    public ttr: number,
-    public timeout: number,
-    public ttl: number,
-    readonly dedupeId: string | undefined,
     readonly createdOn: number,
   ) {}
 
+  /** The rare fields, allocated on first write. */
+  get more(): JobExtra {
+    return (this.extra ??= {
+      delay: 0,
+      dedupeId: undefined,
+      errorList: undefined,
+      deadReason: undefined,
+      timeouts: 0,
+      releases: 0,
+      buries: 0,
+      kicks: 0,
+    });
+  }
+
+  get queueName(): string {
+    return this.config.queueName;
+  }
+  get maxAttempts(): number {
+    return this.config.maxAttempts;
+  }
+  get ttr(): number {
+    return this.config.ttr;
+  }
+  get timeout(): number {
+    return this.config.timeout;
+  }
+  get ttl(): number {
+    return this.config.ttl;
+  }
+  get delay(): number {
+    return this.extra?.delay ?? 0;
+  }
+  get dedupeId(): string | undefined {
+    return this.extra?.dedupeId;
+  }
   get errors(): readonly AttemptError[] {
-    return this.errorList ?? noErrors;
+    return this.extra?.errorList ?? noErrors;
+  }
+  get deadReason(): DeadReason | undefined {
+    return this.extra?.deadReason;
+  }
+  get timeouts(): number {
+    return this.extra?.timeouts ?? 0;
+  }
+  get releases(): number {
+    return this.extra?.releases ?? 0;
+  }
+  get buries(): number {
+    return this.extra?.buries ?? 0;
+  }
+  get kicks(): number {
+    return this.extra?.kicks ?? 0;
   }
 
   snapshot(): JobSnapshot<T> {
@@ -162,7 +229,7 @@ export class JobRecord<T> implements Job<T> {
       processedOn: this.processedOn,
       finishedOn: this.finishedOn,
       dueAt: this.dueAt,
-      errors: this.errorList === undefined ? [] : this.errorList.map((e) => ({ ...e })),
+      errors: this.errors.map((e) => ({ ...e })),
       deadReason: this.deadReason,
       reserves: this.reserves,
       timeouts: this.timeouts,
@@ -174,19 +241,24 @@ export class JobRecord<T> implements Job<T> {
 
   /** Rebuilds a record from a snapshot (replay). */
   static fromSnapshot<T>(s: JobSnapshot<T>, queueName: string): JobRecord<T> {
-    const job = new JobRecord(s.id, s.data, queueName, s.priority, s.delay, s.maxAttempts, s.ttr, s.timeout, s.ttl, s.dedupeId, s.createdOn);
+    const config = { queueName, maxAttempts: s.maxAttempts, ttr: s.ttr, timeout: s.timeout, ttl: s.ttl };
+    const job = new JobRecord(s.id, s.data, config, s.priority, s.createdOn);
     job.state = s.state;
     job.attemptsMade = s.attemptsMade;
+    job.reserves = s.reserves;
     job.dueAt = s.dueAt;
     job.processedOn = s.processedOn;
     job.finishedOn = s.finishedOn;
-    job.errorList = s.errors.length === 0 ? undefined : s.errors.map((e) => ({ ...e }));
-    job.deadReason = s.deadReason;
-    job.reserves = s.reserves;
-    job.timeouts = s.timeouts;
-    job.releases = s.releases;
-    job.buries = s.buries;
-    job.kicks = s.kicks;
+    job.extra = {
+      delay: s.delay,
+      dedupeId: s.dedupeId,
+      errorList: s.errors.length === 0 ? undefined : s.errors.map((e) => ({ ...e })),
+      deadReason: s.deadReason,
+      timeouts: s.timeouts,
+      releases: s.releases,
+      buries: s.buries,
+      kicks: s.kicks,
+    };
     return job;
   }
 }

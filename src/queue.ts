@@ -15,7 +15,9 @@ import {
 } from './errors.js';
 import type { QueueEvents } from './events.js';
 import type { Job, JobSnapshot } from './job.js';
+import { JobIndex } from './job-index.js';
 import { JobRecord, nextJobId, reserveIdsThrough } from './job.js';
+import type { JobConfig } from './job.js';
 import { LatencyWindow } from './latency.js';
 import type { Percentiles } from './latency.js';
 import type { AddOptions, QueueOptions, ResolvedQueueOptions } from './options.js';
@@ -142,14 +144,15 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   readonly deadLetters: DeadLetters<T>;
 
   private readonly opts: ResolvedQueueOptions<T>;
-  private readonly jobsById = new Map<number, JobRecord<T>>();
+  private readonly jobConfig: JobConfig;
+  private readonly jobsById = new JobIndex<JobRecord<T>>();
   private readonly byDedupeId = new Map<string, JobRecord<T>>();
   private readonly ready = new ReadySet<JobRecord<T>>();
   private readonly delayed: Scheduler<JobRecord<T>>;
   private readonly leases: Scheduler<JobRecord<T>>;
   private readonly buried = new Map<number, JobRecord<T>>();
-  /** The lease object of each reserved job. */
-  private readonly current = new Map<number, ReservedJob<T>>();
+  /** Reserved jobs (each holds its lease object in `current`). */
+  private reservedCount = 0;
   private readonly host: LeaseHost<T>;
 
   private handler: Handler<T> | undefined = undefined;
@@ -180,6 +183,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     super();
     this.opts = resolveOptions(options);
     this.concurrencyLimit = this.opts.concurrency;
+    this.jobConfig = { queueName: this.opts.name, maxAttempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout, ttl: Infinity };
     const clock = this.opts.clock;
     this.delayed = new Scheduler(clock, (job) => this.becomeDue(job));
     this.leases = new Scheduler(clock, (job) => this.leaseEnded(job));
@@ -233,7 +237,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
   /** Jobs in flight: reserved by a handler or a pull consumer. */
   get pending(): number {
-    return this.current.size;
+    return this.reservedCount;
   }
   get isPaused(): boolean {
     return this.paused;
@@ -485,7 +489,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       ready: this.ready.size,
       urgent: this.ready.urgent,
       delayed: this.delayed.size,
-      reserved: this.current.size,
+      reserved: this.reservedCount,
       buried: this.buried.size,
       total: this.jobsById.size,
       waitingProducers: this.producers.length,
@@ -542,9 +546,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         job.state = 'buried';
         this.buried.set(job.id, job);
       } else if (state === 'reserved') {
-        job.timeouts++;
+        job.more.timeouts++;
         if (job.attemptsMade >= job.maxAttempts) {
-          job.deadReason = 'lease-expired';
+          job.more.deadReason = 'lease-expired';
           job.state = 'buried';
           this.buried.set(job.id, job);
         } else {
@@ -594,25 +598,36 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     while (this.producers.length > 0 && !this.isFull() && !this.closing) (this.producers.shift() as Producer).admit();
   }
 
+  /** The queue's shared job settings, or a job's own when `add` overrides any. */
+  private configFor(options: AddOptions): JobConfig {
+    const { attempts, ttr, timeout, ttl } = options;
+    if (attempts === undefined && ttr === undefined && timeout === undefined && ttl === undefined) return this.jobConfig;
+    const shared = this.jobConfig;
+    return {
+      queueName: shared.queueName,
+      maxAttempts: attempts ?? shared.maxAttempts,
+      ttr: ttr ?? shared.ttr,
+      timeout: timeout ?? shared.timeout,
+      ttl: ttl ?? shared.ttl,
+    };
+  }
+
   private insert(data: T, options: AddOptions | undefined): Promise<Job<T>> {
-    const o = this.opts;
-    const now = o.clock.now();
-    const delay = options?.delay ?? 0;
-    const job = new JobRecord(
-      nextJobId(),
-      data,
-      o.name,
-      options?.priority ?? DEFAULTS.priority,
-      delay,
-      options?.attempts ?? o.attempts,
-      options?.ttr ?? o.ttr,
-      options?.timeout ?? o.timeout,
-      options?.ttl ?? Infinity,
-      options?.id,
-      now,
-    );
+    const now = this.opts.clock.now();
+    let job: JobRecord<T>;
+    let delay = 0;
+    if (options === undefined) {
+      job = new JobRecord(nextJobId(), data, this.jobConfig, DEFAULTS.priority, now);
+    } else {
+      job = new JobRecord(nextJobId(), data, this.configFor(options), options.priority ?? DEFAULTS.priority, now);
+      delay = options.delay ?? 0;
+      if (delay > 0) job.more.delay = delay;
+      if (options.id !== undefined) {
+        job.more.dedupeId = options.id;
+        this.byDedupeId.set(options.id, job);
+      }
+    }
     this.jobsById.set(job.id, job);
-    if (job.dedupeId !== undefined) this.byDedupeId.set(job.dedupeId, job);
     this.added++;
     let stored: void | Promise<void>;
     if (delay > 0) {
@@ -672,11 +687,12 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         this.leases.delete(job);
         // A new token: whoever holds the old lease is refused from now on.
         job.lease++;
-        const lease = this.current.get(job.id);
-        this.current.delete(job.id);
+        const lease = job.current as ReservedJob<T> | undefined;
+        job.current = undefined;
+        this.reservedCount--;
         if (lease !== undefined) {
           this.freeSlot(lease);
-          lease.abort(new LeaseExpiredError(`job ${job.id}: the lease has ended`));
+          lease.abort(() => new LeaseExpiredError(`job ${job.id}: the lease has ended`));
         }
         break;
       }
@@ -795,7 +811,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     const length = push ? job.timeout : ttr ?? job.ttr;
     const stored = this.transition(job, 'reserve', length === Infinity ? Infinity : now + length);
     const lease = new ReservedJob(job, job.lease, this.host, push);
-    this.current.set(job.id, lease);
+    job.current = lease;
+    this.reservedCount++;
     this.background(stored);
     this.emit('active', job);
     return lease;
@@ -885,7 +902,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     if (options?.countAttempt === false) {
       job.attemptsMade--;
     } else {
-      job.releases++;
+      job.more.releases++;
       if (job.attemptsMade >= job.maxAttempts) return this.bury(job, 'released');
     }
     return this.putBack(job, options?.delay ?? 0);
@@ -893,13 +910,13 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   /** A lease or a push timeout ran out. */
   private leaseEnded(job: JobRecord<T>): void {
-    const lease = this.current.get(job.id) as ReservedJob<T>;
+    const lease = job.current as ReservedJob<T>;
     let error: Error;
     if (lease.push) {
       error = new JobTimeoutError(`job ${job.id} timed out after ${job.timeout} ms (attempt ${job.attemptsMade})`);
     } else {
       error = new LeaseExpiredError(`job ${job.id}: lease of ${job.ttr} ms expired (attempt ${job.attemptsMade})`);
-      job.timeouts++;
+      job.more.timeouts++;
       this.leaseTimeouts++;
     }
     lease.abort(error);
@@ -910,7 +927,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   // ── internals: retry and dead letters ─────────────────────────────────
 
   private noteError(job: JobRecord<T>, error: { name: string; message: string; stack?: string; code?: unknown }): void {
-    (job.errorList ??= []).push({
+    (job.more.errorList ??= []).push({
       attempt: job.attemptsMade,
       name: error.name,
       message: error.message,
@@ -945,14 +962,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   private putBack(job: JobRecord<T>, delay: number): void | Promise<void> {
     if (delay <= 0) return this.transition(job, 'release');
-    job.delay = delay;
+    job.more.delay = delay;
     return this.transition(job, 'delay', this.opts.clock.now() + delay);
   }
 
   private bury(job: JobRecord<T>, reason: DeadReason): void | Promise<void> {
-    job.deadReason = reason;
+    job.more.deadReason = reason;
     job.finishedOn = this.opts.clock.now();
-    job.buries++;
+    job.more.buries++;
     let stored = this.transition(job, 'bury');
     this.dead++;
     this.emit('dead', job, reason);
@@ -975,10 +992,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     if (job.state === 'buried') {
       // A redrive gives the job a fresh attempt budget, as SQS redrive and BullMQ retry do.
       job.attemptsMade = 0;
-      job.deadReason = undefined;
+      job.more.deadReason = undefined;
       job.finishedOn = undefined;
     }
-    job.kicks++;
+    job.more.kicks++;
     this.background(this.transition(job, 'kick'));
   }
 
@@ -996,7 +1013,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   private isIdle(): boolean {
-    return this.ready.size === 0 && this.delayed.size === 0 && this.current.size === 0;
+    return this.ready.size === 0 && this.delayed.size === 0 && this.reservedCount === 0;
   }
 
   private when(test: () => boolean): Promise<void> {
@@ -1045,11 +1062,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   private async shutDown(timeout: number): Promise<void> {
     this.paused = true;
-    if (this.current.size > 0 && timeout > 0) {
+    if (this.reservedCount > 0 && timeout > 0) {
       const clock = this.opts.clock;
       await new Promise<void>((resolve) => {
         const condition: Condition = {
-          test: () => this.current.size === 0,
+          test: () => this.reservedCount === 0,
           resolve: () => {
             clock.clearTimer(timer);
             resolve();
@@ -1062,7 +1079,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         this.conditions.push(condition);
       });
     }
-    for (const lease of [...this.current.values()]) {
+    const leases: ReservedJob<T>[] = [];
+    for (const job of this.jobsById.values()) if (job.state === 'reserved') leases.push(job.current as ReservedJob<T>);
+    for (const lease of leases) {
       lease.abort(new QueueClosedError(`queue ${this.name} closed`));
       this.background(this.giveBack(lease.record, { countAttempt: false }));
     }
