@@ -431,7 +431,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         kicked++;
       }
     }
-    if (kicked > 0) this.afterChange();
+    if (kicked > 0) this.wake();
     return kicked;
   }
 
@@ -440,7 +440,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     const job = this.jobsById.get(id);
     if (job === undefined || (job.state !== 'buried' && job.state !== 'delayed')) return false;
     this.kickRecord(job);
-    this.afterChange();
+    this.wake();
     return true;
   }
 
@@ -559,7 +559,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         this.ready.add(job);
       }
     }
-    this.afterChange();
+    this.wake();
   }
 
   // ── internals: admission ──────────────────────────────────────────────
