@@ -108,6 +108,8 @@ const noErrors: readonly AttemptError[] = Object.freeze([]);
  */
 export interface JobConfig {
   readonly queueName: string;
+  /** Origin of the job's stored times (the queue clock at the queue's creation). */
+  readonly epoch: number;
   readonly maxAttempts: number;
   readonly ttr: number;
   readonly timeout: number;
@@ -124,6 +126,8 @@ export interface JobExtra {
   releases: number;
   buries: number;
   kicks: number;
+  /** Reservations that no longer count as attempts (given back, or before a redrive). */
+  uncounted: number;
 }
 
 /**
@@ -136,27 +140,58 @@ export interface JobExtra {
 export class JobRecord<T> implements Job<T> {
   state: JobState = 'ready';
   attemptsMade = 0;
-  reserves = 0;
-  dueAt = Infinity;
-  processedOn: number | undefined = undefined;
-  finishedOn: number | undefined = undefined;
+  /** `dueAt`, with `undefined` for none: an `Infinity` here would cost a boxed number per job. */
+  private due: number | undefined = undefined;
+  // Times are kept as ms since `config.epoch`: small integers that V8 stores inline, where
+  // epoch-based timestamps would each cost a boxed number.
+  private readonly created: number;
+  private processed: number | undefined = undefined;
+  private finished: number | undefined = undefined;
   /** Position in the delayed or lease heap (a job is in at most one), -1 when in neither. */
   slot = -1;
   /** Stamp of its current entry in the ready set; 0 when not ready. */
   stamp = 0;
-  /** Token of the current lease; bumped whenever a lease ends. */
-  lease = 0;
-  /** The lease object while reserved. */
+  /** The lease object while reserved; a lease is current while it is the one here. */
   current: unknown = undefined;
   extra: JobExtra | undefined = undefined;
+
+  get dueAt(): number {
+    return this.due ?? Infinity;
+  }
+  set dueAt(value: number) {
+    this.due = value === Infinity ? undefined : value;
+  }
+
+  /** Reservations: attempts plus those given back uncounted or reset by a redrive. */
+  get reserves(): number {
+    return this.attemptsMade + (this.extra?.uncounted ?? 0);
+  }
 
   constructor(
     readonly id: number,
     readonly data: T,
     public config: JobConfig,
     public priority: number,
-    readonly createdOn: number,
-  ) {}
+    createdOn: number,
+  ) {
+    this.created = createdOn - config.epoch;
+  }
+
+  get createdOn(): number {
+    return this.config.epoch + this.created;
+  }
+  get processedOn(): number | undefined {
+    return this.processed === undefined ? undefined : this.config.epoch + this.processed;
+  }
+  set processedOn(value: number | undefined) {
+    this.processed = value === undefined ? undefined : value - this.config.epoch;
+  }
+  get finishedOn(): number | undefined {
+    return this.finished === undefined ? undefined : this.config.epoch + this.finished;
+  }
+  set finishedOn(value: number | undefined) {
+    this.finished = value === undefined ? undefined : value - this.config.epoch;
+  }
 
   /** The rare fields, allocated on first write. */
   get more(): JobExtra {
@@ -169,6 +204,7 @@ export class JobRecord<T> implements Job<T> {
       releases: 0,
       buries: 0,
       kicks: 0,
+      uncounted: 0,
     });
   }
 
@@ -241,11 +277,10 @@ export class JobRecord<T> implements Job<T> {
 
   /** Rebuilds a record from a snapshot (replay). */
   static fromSnapshot<T>(s: JobSnapshot<T>, queueName: string): JobRecord<T> {
-    const config = { queueName, maxAttempts: s.maxAttempts, ttr: s.ttr, timeout: s.timeout, ttl: s.ttl };
+    const config = { queueName, epoch: 0, maxAttempts: s.maxAttempts, ttr: s.ttr, timeout: s.timeout, ttl: s.ttl };
     const job = new JobRecord(s.id, s.data, config, s.priority, s.createdOn);
     job.state = s.state;
     job.attemptsMade = s.attemptsMade;
-    job.reserves = s.reserves;
     job.dueAt = s.dueAt;
     job.processedOn = s.processedOn;
     job.finishedOn = s.finishedOn;
@@ -258,6 +293,7 @@ export class JobRecord<T> implements Job<T> {
       releases: s.releases,
       buries: s.buries,
       kicks: s.kicks,
+      uncounted: s.reserves - s.attemptsMade,
     };
     return job;
   }

@@ -183,7 +183,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     super();
     this.opts = resolveOptions(options);
     this.concurrencyLimit = this.opts.concurrency;
-    this.jobConfig = { queueName: this.opts.name, maxAttempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout, ttl: Infinity };
+    this.jobConfig = { queueName: this.opts.name, epoch: this.opts.clock.now(), maxAttempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout, ttl: Infinity };
     const clock = this.opts.clock;
     this.delayed = new Scheduler(clock, (job) => this.becomeDue(job));
     this.leases = new Scheduler(clock, (job) => this.leaseEnded(job));
@@ -605,6 +605,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     const shared = this.jobConfig;
     return {
       queueName: shared.queueName,
+      epoch: shared.epoch,
       maxAttempts: attempts ?? shared.maxAttempts,
       ttr: ttr ?? shared.ttr,
       timeout: timeout ?? shared.timeout,
@@ -685,8 +686,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         break;
       case 'reserved': {
         this.leases.delete(job);
-        // A new token: whoever holds the old lease is refused from now on.
-        job.lease++;
         const lease = job.current as ReservedJob<T> | undefined;
         job.current = undefined;
         this.reservedCount--;
@@ -806,11 +805,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     const now = this.opts.clock.now();
     if (job.processedOn === undefined) this.waitTimes.record(now - job.createdOn - job.delay);
     job.attemptsMade++;
-    job.reserves++;
     job.processedOn = now;
     const length = push ? job.timeout : ttr ?? job.ttr;
     const stored = this.transition(job, 'reserve', length === Infinity ? Infinity : now + length);
-    const lease = new ReservedJob(job, job.lease, this.host, push);
+    const lease = new ReservedJob(job, this.host, push);
     job.current = lease;
     this.reservedCount++;
     this.background(stored);
@@ -901,6 +899,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     if (options?.priority !== undefined) job.priority = options.priority;
     if (options?.countAttempt === false) {
       job.attemptsMade--;
+      job.more.uncounted++;
     } else {
       job.more.releases++;
       if (job.attemptsMade >= job.maxAttempts) return this.bury(job, 'released');
@@ -991,6 +990,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   private kickRecord(job: JobRecord<T>): void {
     if (job.state === 'buried') {
       // A redrive gives the job a fresh attempt budget, as SQS redrive and BullMQ retry do.
+      job.more.uncounted += job.attemptsMade;
       job.attemptsMade = 0;
       job.more.deadReason = undefined;
       job.finishedOn = undefined;

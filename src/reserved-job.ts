@@ -46,7 +46,6 @@ export class ReservedJob<T> implements JobContext {
   /** @internal */
   constructor(
     /** @internal */ readonly record: JobRecord<T>,
-    /** @internal */ readonly token: number,
     private readonly host: LeaseHost<T>,
     /** @internal A push attempt (a `process()` handler) rather than a pulled lease. */ readonly push: boolean,
   ) {}
@@ -77,7 +76,7 @@ export class ReservedJob<T> implements JobContext {
   }
   /** Whether this lease still holds the job. */
   get isCurrent(): boolean {
-    return this.record.lease === this.token && this.record.state === 'reserved';
+    return this.record.current === this;
   }
 
   get signal(): AbortSignal {
