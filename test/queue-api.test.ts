@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Job, JobChange, Store } from '../src/index.js';
 import { LeaseExpiredError, ManualClock, Queue, QueueClosedError, StoreFailedError } from '../src/index.js';
 
-const open: Queue<never>[] = [];
+const open: Array<{ close(options?: { timeout?: number }): Promise<void> }> = [];
 function queue<T>(options: ConstructorParameters<typeof Queue<T>>[0] = {}): Queue<T> {
   const q = new Queue<T>(options);
-  open.push(q as Queue<never>);
+  open.push(q);
   return q;
 }
 afterEach(async () => {
