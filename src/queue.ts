@@ -15,18 +15,16 @@ import {
 } from './errors.js';
 import type { QueueEvents } from './events.js';
 import type { Job, JobSnapshot } from './job.js';
-import { JobIndex } from './job-index.js';
+import { JobTable } from './job-table.js';
 import { JobRecord, nextJobId, reserveIdsThrough } from './job.js';
 import type { JobConfig } from './job.js';
 import { LatencyWindow } from './latency.js';
 import type { Percentiles } from './latency.js';
 import type { AddOptions, QueueOptions, ResolvedQueueOptions } from './options.js';
 import { checkAddOptions, checkDuration, checkInteger, checkPriority, DEFAULTS, resolveOptions } from './options.js';
-import { ReadySet } from './ready-set.js';
 import type { JobContext, LeaseHost, ReleaseOptions } from './reserved-job.js';
 import { ReservedJob } from './reserved-job.js';
 import { nextDelay } from './retry.js';
-import { Scheduler } from './scheduler.js';
 import type { DeadReason, JobEvent, JobState } from './state.js';
 import { nextState } from './state.js';
 import type { ChangeType } from './store.js';
@@ -145,14 +143,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   private readonly opts: ResolvedQueueOptions<T>;
   private readonly jobConfig: JobConfig;
-  private readonly jobsById = new JobIndex<JobRecord<T>>();
-  private readonly byDedupeId = new Map<string, JobRecord<T>>();
-  private readonly ready = new ReadySet<JobRecord<T>>();
-  private readonly delayed: Scheduler<JobRecord<T>>;
-  private readonly leases: Scheduler<JobRecord<T>>;
-  private readonly buried = new Map<number, JobRecord<T>>();
-  /** Reserved jobs (each holds its lease object in `current`). */
-  private reservedCount = 0;
+  private readonly table: JobTable<T>;
   private readonly host: LeaseHost<T>;
 
   private handler: Handler<T> | undefined = undefined;
@@ -184,9 +175,16 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     this.opts = resolveOptions(options);
     this.concurrencyLimit = this.opts.concurrency;
     this.jobConfig = { queueName: this.opts.name, epoch: this.opts.clock.now(), maxAttempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout, ttl: Infinity };
-    const clock = this.opts.clock;
-    this.delayed = new Scheduler(clock, (job) => this.becomeDue(job));
-    this.leases = new Scheduler(clock, (job) => this.leaseEnded(job));
+    this.table = new JobTable<T>(this.opts.clock, {
+      store: this.opts.store,
+      onReady: (job) => this.emit('ready', job),
+      onLeaseEnd: (lease) => lease.abort(() => new LeaseExpiredError(`job ${lease.id}: the lease has ended`)),
+      onDue: (job) => {
+        this.background(this.table.move(job, 'ready'));
+        this.wake();
+      },
+      onDeadline: (job) => this.deadlinePassed(job),
+    });
     this.host = {
       ack: (lease, result) => this.guarded(lease, () => this.complete(lease, result)),
       release: (lease, opts) =>
@@ -208,20 +206,17 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         this.check(lease);
         // A push attempt's lease is its running handler; only its timeout bounds it.
         if (lease.push) return;
-        const job = lease.record;
-        this.leases.delete(job);
-        job.dueAt = this.opts.clock.now() + job.ttr;
-        this.leases.add(job);
+        this.table.renewLease(lease.record, this.opts.clock.now() + lease.record.ttr);
       },
       progress: (lease, value) => {
         if (lease.isCurrent) this.emit('progress', lease.job, value);
       },
     };
     this.deadLetters = new DeadLetters({
-      buriedJobs: () => this.buried.values(),
-      buriedCount: () => this.buried.size,
-      redrive: (id) => this.buried.has(id) && this.kickJob(id),
-      purge: (id) => this.buried.has(id) && this.remove(id),
+      buriedJobs: () => this.table.buried.values(),
+      buriedCount: () => this.table.buried.size,
+      redrive: (id) => this.table.buried.has(id) && this.kickJob(id),
+      purge: (id) => this.table.buried.has(id) && this.remove(id),
     });
   }
 
@@ -233,11 +228,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
   /** Jobs waiting: ready plus delayed. */
   get size(): number {
-    return this.ready.size + this.delayed.size;
+    return this.table.ready.size + this.table.delayed.size;
   }
   /** Jobs in flight: reserved by a handler or a pull consumer. */
   get pending(): number {
-    return this.reservedCount;
+    return this.table.reserved;
   }
   get isPaused(): boolean {
     return this.paused;
@@ -269,7 +264,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       return Promise.reject(error);
     }
     if (options?.id !== undefined) {
-      const existing = this.byDedupeId.get(options.id);
+      const existing = this.table.withDedupeId(options.id);
       if (existing !== undefined) return Promise.resolve(existing);
     }
     if (this.producers.length > 0 || this.isFull()) {
@@ -386,26 +381,26 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   /** The job with this id, in any state, or `undefined`. */
   peek(id: number): Job<T> | undefined {
-    return this.jobsById.get(id);
+    return this.table.get(id);
   }
   /** The job `reserve()` would get next. */
   peekReady(): Job<T> | undefined {
-    return this.ready.peek();
+    return this.table.ready.peek();
   }
   /** The delayed job due soonest. */
   peekDelayed(): Job<T> | undefined {
-    return this.delayed.peek();
+    return this.table.delayed.peek();
   }
   /** The oldest dead letter. */
   peekBuried(): Job<T> | undefined {
-    return this.buried.values().next().value;
+    return this.table.buried.values().next().value;
   }
 
   /** Deletes a ready, delayed or buried job. `false` if absent or reserved. */
   remove(id: number): boolean {
-    const job = this.jobsById.get(id);
+    const job = this.table.get(id);
     if (job === undefined || job.state === 'reserved') return false;
-    this.background(this.transition(job, 'remove'));
+    this.background(this.table.move(job, 'remove'));
     this.afterChange();
     return true;
   }
@@ -417,16 +412,17 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   kick(bound: number): number {
     checkInteger('bound', bound, 0, Infinity);
     let kicked = 0;
-    if (this.buried.size > 0) {
+    const { buried, delayed } = this.table;
+    if (buried.size > 0) {
       const batch: JobRecord<T>[] = [];
-      for (const job of this.buried.values()) {
+      for (const job of buried.values()) {
         if (batch.length >= bound) break;
         batch.push(job);
       }
       for (const job of batch) this.kickRecord(job);
       kicked = batch.length;
     } else {
-      for (let job = this.delayed.peek(); job !== undefined && kicked < bound; job = this.delayed.peek()) {
+      for (let job = delayed.peek(); job !== undefined && kicked < bound; job = delayed.peek()) {
         this.kickRecord(job);
         kicked++;
       }
@@ -437,7 +433,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   /** Moves one buried or delayed job to ready. `false` if it is in another state or absent. */
   kickJob(id: number): boolean {
-    const job = this.jobsById.get(id);
+    const job = this.table.get(id);
     if (job === undefined || (job.state !== 'buried' && job.state !== 'delayed')) return false;
     this.kickRecord(job);
     this.wake();
@@ -448,14 +444,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   changePriority(id: number, priority: number): void {
     checkPriority('priority', priority);
     const job = this.getJob(id);
-    if (job.state === 'ready') {
-      this.ready.delete(job);
-      job.priority = priority;
-      this.ready.add(job);
-    } else {
-      job.priority = priority;
-    }
-    this.background(this.record('update', job));
+    this.table.reprioritize(job, priority);
+    this.background(this.table.touch(job));
   }
 
   /** Stops handing out jobs (to `process()` handlers and to `reserve()`) until `resume()`. */
@@ -475,7 +465,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
   /** Resolves when no job is ready (at once if that is already so). */
   onEmpty(): Promise<void> {
-    return this.when(() => this.ready.size === 0);
+    return this.when(() => this.table.ready.size === 0);
   }
   /** Resolves when fewer than `limit` jobs wait (ready plus delayed). */
   onSizeLessThan(limit: number): Promise<void> {
@@ -486,12 +476,12 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   stats(): QueueStats {
     return {
       name: this.name,
-      ready: this.ready.size,
-      urgent: this.ready.urgent,
-      delayed: this.delayed.size,
-      reserved: this.reservedCount,
-      buried: this.buried.size,
-      total: this.jobsById.size,
+      ready: this.table.ready.size,
+      urgent: this.table.ready.urgent,
+      delayed: this.table.delayed.size,
+      reserved: this.table.reserved,
+      buried: this.table.buried.size,
+      total: this.table.total,
       waitingProducers: this.producers.length,
       waitingConsumers: this.reserveWaiters.length,
       added: this.added,
@@ -533,31 +523,15 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     for (const snapshot of snapshots) {
       const job = JobRecord.fromSnapshot(snapshot, this.name);
       reserveIdsThrough(job.id);
-      const state = job.state;
-      job.state = 'ready';
-      job.dueAt = Infinity;
-      this.jobsById.set(job.id, job);
-      if (job.dedupeId !== undefined) this.byDedupeId.set(job.dedupeId, job);
-      if (state === 'delayed') {
-        job.state = 'delayed';
-        job.dueAt = snapshot.dueAt;
-        this.delayed.add(job);
-      } else if (state === 'buried') {
-        job.state = 'buried';
-        this.buried.set(job.id, job);
-      } else if (state === 'reserved') {
-        job.more.timeouts++;
-        if (job.attemptsMade >= job.maxAttempts) {
-          job.more.deadReason = 'lease-expired';
-          job.state = 'buried';
-          this.buried.set(job.id, job);
-        } else {
-          this.ready.add(job);
-        }
-        this.background(this.record('update', job));
-      } else {
-        this.ready.add(job);
+      if (snapshot.state !== 'reserved') {
+        this.table.restore(job, snapshot.state, snapshot.state === 'delayed' ? snapshot.dueAt : Infinity);
+        continue;
       }
+      job.more.timeouts++;
+      const last = job.attemptsMade >= job.maxAttempts;
+      if (last) job.more.deadReason = 'lease-expired';
+      this.table.restore(job, last ? 'buried' : 'ready', Infinity);
+      this.background(this.table.touch(job));
     }
     this.wake();
   }
@@ -572,7 +546,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   private isFull(): boolean {
-    return this.jobsById.size - this.buried.size >= this.opts.maxSize;
+    return this.table.total - this.table.buried.size >= this.opts.maxSize;
   }
 
   private fullError(): QueueFullError {
@@ -584,7 +558,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       this.producers.push({
         admit: () => {
           if (options?.id !== undefined) {
-            const existing = this.byDedupeId.get(options.id);
+            const existing = this.table.withDedupeId(options.id);
             if (existing !== undefined) return resolve(existing);
           }
           this.insert(data, options).then(resolve, reject);
@@ -623,20 +597,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       job = new JobRecord(nextJobId(), data, this.configFor(options), options.priority ?? DEFAULTS.priority, now);
       delay = options.delay ?? 0;
       if (delay > 0) job.more.delay = delay;
-      if (options.id !== undefined) {
-        job.more.dedupeId = options.id;
-        this.byDedupeId.set(options.id, job);
-      }
+      if (options.id !== undefined) job.more.dedupeId = options.id;
     }
-    this.jobsById.set(job.id, job);
     this.added++;
-    let stored: void | Promise<void>;
-    if (delay > 0) {
-      job.dueAt = now + delay;
-      stored = this.transitionNew(job, 'delay');
-    } else {
-      stored = this.transitionNew(job, 'ready');
-    }
+    const stored = this.table.put(job, delay > 0 ? now + delay : Infinity);
     this.emit('added', job);
     this.wake();
     if (stored === undefined) return Promise.resolve(job);
@@ -644,92 +608,16 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       () => job,
       (error: unknown) => {
         // Never acknowledged: take the job back out unless a consumer already has it.
-        if (job.state !== 'reserved' && this.jobsById.get(job.id) === job) this.dropSilently(job);
+        if (job.state !== 'reserved' && this.table.get(job.id) === job) {
+          this.table.drop(job);
+          this.afterChange();
+        }
         throw this.storeFailed(error);
       },
     );
   }
 
-  // ── internals: the one place state changes ────────────────────────────
-
-  /** Places a new job (its `dueAt` already set when delayed) and records it (`put`). */
-  private transitionNew(job: JobRecord<T>, event: 'ready' | 'delay'): void | Promise<void> {
-    this.enter(job, nextState('new', event) as JobState);
-    return this.record('put', job);
-  }
-
-  /**
-   * Every change of a live job passes here: checks the lifecycle table, takes the job out
-   * of its current structure, puts it in the next (due at `dueAt` when delayed or
-   * reserved), and records the change in the store.
-   */
-  private transition(job: JobRecord<T>, event: JobEvent, dueAt = Infinity): void | Promise<void> {
-    const to = nextState(job.state, event);
-    this.leave(job);
-    if (to === 'done') {
-      this.jobsById.delete(job.id);
-      if (job.dedupeId !== undefined && this.byDedupeId.get(job.dedupeId) === job) this.byDedupeId.delete(job.dedupeId);
-      return this.record('delete', job);
-    }
-    job.dueAt = dueAt;
-    this.enter(job, to);
-    return this.record('update', job);
-  }
-
-  private leave(job: JobRecord<T>): void {
-    switch (job.state) {
-      case 'ready':
-        this.ready.delete(job);
-        break;
-      case 'delayed':
-        this.delayed.delete(job);
-        break;
-      case 'reserved': {
-        this.leases.delete(job);
-        const lease = job.current as ReservedJob<T> | undefined;
-        job.current = undefined;
-        this.reservedCount--;
-        if (lease !== undefined) {
-          this.freeSlot(lease);
-          lease.abort(() => new LeaseExpiredError(`job ${job.id}: the lease has ended`));
-        }
-        break;
-      }
-      case 'buried':
-        this.buried.delete(job.id);
-        break;
-    }
-    job.dueAt = Infinity;
-  }
-
-  private enter(job: JobRecord<T>, to: JobState): void {
-    job.state = to;
-    switch (to) {
-      case 'ready':
-        this.ready.add(job);
-        this.emit('ready', job);
-        break;
-      case 'delayed':
-        this.delayed.add(job);
-        break;
-      case 'reserved':
-        if (job.dueAt !== Infinity) this.leases.add(job);
-        break;
-      case 'buried':
-        this.buried.set(job.id, job);
-        break;
-    }
-  }
-
-  private record(type: ChangeType, job: JobRecord<T>): void | Promise<void> {
-    const store = this.opts.store;
-    if (store === undefined) return;
-    try {
-      return store.append({ type, job });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
+  // ── internals: store results ──────────────────────────────────────────
 
   /** Runs a lease operation: refuses a stale lease, turns the store's answer into the result. */
   private guarded(lease: ReservedJob<T>, operation: () => void | Promise<void>): Promise<void> {
@@ -755,14 +643,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     return new StoreFailedError(`queue ${this.name}: the store failed (${cause.message})`, { cause });
   }
 
-  /** Removes a job that was never acknowledged, without recording anything. */
-  private dropSilently(job: JobRecord<T>): void {
-    this.leave(job);
-    this.jobsById.delete(job.id);
-    if (job.dedupeId !== undefined && this.byDedupeId.get(job.dedupeId) === job) this.byDedupeId.delete(job.dedupeId);
-    this.afterChange();
-  }
-
   // ── internals: dispatch ────────────────────────────────────────────────
 
   /** Hands ready jobs to waiting `reserve()` calls first, then to free handler slots. */
@@ -770,7 +650,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     if (this.dispatching) return;
     this.dispatching = true;
     try {
-      while (!this.paused && !this.closing && this.ready.size > 0) {
+      while (!this.paused && !this.closing && this.table.ready.size > 0) {
         if (this.reserveWaiters.length > 0) {
           const job = this.takeReady();
           if (job === undefined) break;
@@ -790,7 +670,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   /** The next ready job; jobs past their `ttl` are buried as `'expired'` on the way. */
   private takeReady(): JobRecord<T> | undefined {
     for (;;) {
-      const job = this.ready.peek();
+      const job = this.table.ready.peek();
       if (job === undefined) return undefined;
       if (job.ttl !== Infinity && job.processedOn === undefined && this.opts.clock.now() - job.createdOn - job.delay > job.ttl) {
         this.background(this.bury(job, 'expired'));
@@ -807,10 +687,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     job.attemptsMade++;
     job.processedOn = now;
     const length = push ? job.timeout : ttr ?? job.ttr;
-    const stored = this.transition(job, 'reserve', length === Infinity ? Infinity : now + length);
+    const stored = this.table.move(job, 'reserve', length === Infinity ? Infinity : now + length);
     const lease = new ReservedJob(job, this.host, push);
     job.current = lease;
-    this.reservedCount++;
     this.background(stored);
     this.emit('active', job);
     return lease;
@@ -847,36 +726,32 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   private handlerSettled(slot: Slot<T>, ok: boolean, value: unknown): void {
     const lease = slot.lease;
-    // The attempt already ended without the handler (timeout, explicit settle, close): the
-    // slot was freed and abandoned then, and this late result means nothing.
+    // An abandoned slot (its attempt timed out, or the queue closed): the late result means nothing.
     if (lease === undefined) return;
-    this.settlingSlot = slot;
-    try {
+    slot.lease = undefined;
+    lease.slot = undefined;
+    this.running--;
+    this.idleSlots.push(slot);
+    // A handler that settled its job itself (job.ack() inside) held its slot until now.
+    if (lease.isCurrent) {
       if (ok) this.background(this.complete(lease, value));
       else this.background(this.attemptFailed(lease.record, toError(value), 'failed'));
-    } finally {
-      this.settlingSlot = undefined;
     }
     this.wake();
   }
 
-  /** Ends the handler slot of a push attempt whose lease is over. */
-  private freeSlot(lease: ReservedJob<T>): void {
+  /**
+   * Frees the slot of a push attempt that ends while its handler still runs (a timeout, a
+   * close): the next job may start, and the slot is never reused, so that the handler's
+   * late result cannot be taken for a later job's.
+   */
+  private abandonSlot(lease: ReservedJob<T>): void {
     const slot = lease.slot as Slot<T> | undefined;
-    if (slot === undefined || slot.lease !== lease) return;
+    if (slot === undefined) return;
+    slot.lease = undefined;
     lease.slot = undefined;
     this.running--;
-    if (this.settlingSlot === slot) {
-      // The handler itself settled: its slot can run the next job.
-      slot.lease = undefined;
-      this.idleSlots.push(slot);
-    } else {
-      // Still running (timed out, or settled from elsewhere): abandon the slot, so that its
-      // late result cannot be taken for a later job's.
-      slot.lease = undefined;
-    }
   }
-  private settlingSlot: Slot<T> | undefined = undefined;
 
   // ── internals: settling attempts ──────────────────────────────────────
 
@@ -889,7 +764,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     const now = this.opts.clock.now();
     job.finishedOn = now;
     this.runTimes.record(now - (job.processedOn as number));
-    const stored = this.transition(job, 'ack');
+    const stored = this.table.move(job, 'ack');
     this.completed++;
     this.emit('completed', job, result);
     return stored;
@@ -908,11 +783,12 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   /** A lease or a push timeout ran out. */
-  private leaseEnded(job: JobRecord<T>): void {
+  private deadlinePassed(job: JobRecord<T>): void {
     const lease = job.current as ReservedJob<T>;
     let error: Error;
     if (lease.push) {
       error = new JobTimeoutError(`job ${job.id} timed out after ${job.timeout} ms (attempt ${job.attemptsMade})`);
+      this.abandonSlot(lease);
     } else {
       error = new LeaseExpiredError(`job ${job.id}: lease of ${job.ttr} ms expired (attempt ${job.attemptsMade})`);
       job.more.timeouts++;
@@ -960,16 +836,16 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   private putBack(job: JobRecord<T>, delay: number): void | Promise<void> {
-    if (delay <= 0) return this.transition(job, 'release');
+    if (delay <= 0) return this.table.move(job, 'release');
     job.more.delay = delay;
-    return this.transition(job, 'delay', this.opts.clock.now() + delay);
+    return this.table.move(job, 'delay', this.opts.clock.now() + delay);
   }
 
   private bury(job: JobRecord<T>, reason: DeadReason): void | Promise<void> {
     job.more.deadReason = reason;
     job.finishedOn = this.opts.clock.now();
     job.more.buries++;
-    let stored = this.transition(job, 'bury');
+    let stored = this.table.move(job, 'bury');
     this.dead++;
     this.emit('dead', job, reason);
     if (this.opts.onDead !== undefined) {
@@ -981,7 +857,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     }
     const target = this.opts.deadLetterQueue;
     if (target !== undefined && reason !== 'manual') {
-      stored = this.transition(job, 'remove') ?? stored;
+      stored = this.table.move(job, 'remove') ?? stored;
       target.add(job.data, { priority: job.priority }).catch((error: unknown) => this.report(toError(error)));
     }
     return stored;
@@ -996,12 +872,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       job.finishedOn = undefined;
     }
     job.more.kicks++;
-    this.background(this.transition(job, 'kick'));
-  }
-
-  private becomeDue(job: JobRecord<T>): void {
-    this.background(this.transition(job, 'ready'));
-    this.wake();
+    this.background(this.table.move(job, 'kick'));
   }
 
   // ── internals: waiting ────────────────────────────────────────────────
@@ -1013,7 +884,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   private isIdle(): boolean {
-    return this.ready.size === 0 && this.delayed.size === 0 && this.reservedCount === 0;
+    const { ready, delayed, reserved } = this.table;
+    return ready.size === 0 && delayed.size === 0 && reserved === 0;
   }
 
   private when(test: () => boolean): Promise<void> {
@@ -1037,8 +909,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     }
     // Timers are unref'd, except while somebody awaits what only they can bring.
     const awaited = this.conditions.length > 0;
-    this.delayed.setKeepAlive(awaited);
-    this.leases.setKeepAlive(awaited);
+    this.table.setKeepAlive(awaited);
     const idle = this.isIdle();
     if (idle && this.busy) {
       this.busy = false;
@@ -1055,39 +926,43 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   private getJob(id: number): JobRecord<T> {
-    const job = this.jobsById.get(id);
+    const job = this.table.get(id);
     if (job === undefined) throw new JobNotFoundError(`no job ${id} in queue ${this.name}`);
     return job;
   }
 
   private async shutDown(timeout: number): Promise<void> {
     this.paused = true;
-    if (this.reservedCount > 0 && timeout > 0) {
+    if (this.table.reserved > 0 && timeout > 0) {
       const clock = this.opts.clock;
       await new Promise<void>((resolve) => {
         const condition: Condition = {
-          test: () => this.reservedCount === 0,
+          test: () => this.table.reserved === 0,
           resolve: () => {
             clock.clearTimer(timer);
             resolve();
           },
         };
-        const timer = clock.setTimer(() => {
-          this.conditions = this.conditions.filter((c) => c !== condition);
-          resolve();
-        }, timeout);
+        // Ref'd: whoever awaits close() expects it to resolve.
+        const timer = clock.setTimer(
+          () => {
+            this.conditions = this.conditions.filter((c) => c !== condition);
+            resolve();
+          },
+          timeout,
+          true,
+        );
         this.conditions.push(condition);
       });
     }
-    const leases: ReservedJob<T>[] = [];
-    for (const job of this.jobsById.values()) if (job.state === 'reserved') leases.push(job.current as ReservedJob<T>);
-    for (const lease of leases) {
+    for (const job of [...this.table.reservedJobs()]) {
+      const lease = job.current as ReservedJob<T>;
+      this.abandonSlot(lease);
       lease.abort(new QueueClosedError(`queue ${this.name} closed`));
       this.background(this.giveBack(lease.record, { countAttempt: false }));
     }
+    this.table.stopTimers();
     this.afterChange();
-    this.delayed.stop();
-    this.leases.stop();
     const handler = this.handler as Partial<ClosableHandler<T>> | undefined;
     if (handler !== undefined && typeof handler.close === 'function') await handler.close();
     await this.opts.store?.close();

@@ -16,6 +16,7 @@ export class Scheduler<J extends Scheduled> {
   private timer: TimerHandle | undefined = undefined;
   private armedFor = Infinity;
   private keepAlive = false;
+  private stopped = false;
   private readonly fire = (): void => this.run();
 
   constructor(
@@ -52,17 +53,19 @@ export class Scheduler<J extends Scheduled> {
     if (this.timer !== undefined) this.arm();
   }
 
-  /** Disarms the timer; items stay. */
+  /**
+   * Disarms the timer for good (the queue is closing); items stay, and nothing re-arms it,
+   * not even a `run()` already under way.
+   */
   stop(): void {
+    this.stopped = true;
+    this.disarm();
+  }
+
+  private disarm(): void {
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.timer = undefined;
     this.armedFor = Infinity;
-  }
-
-  /** Removes everything and disarms. */
-  clear(): void {
-    this.stop();
-    this.heap.clear();
   }
 
   /** Fires whatever is due now (also what the timer calls). */
@@ -79,7 +82,7 @@ export class Scheduler<J extends Scheduled> {
 
   private arm(): void {
     const top = this.heap.peekKey();
-    if (top === undefined || top === Infinity) return this.stop();
+    if (this.stopped || top === undefined || top === Infinity) return this.disarm();
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.armedFor = top;
     this.timer = this.clock.setTimer(this.fire, top - this.clock.now(), this.keepAlive);

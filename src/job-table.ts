@@ -1,0 +1,194 @@
+import type { Clock } from './clock.js';
+import { JobIndex } from './job-index.js';
+import type { JobRecord } from './job.js';
+import { ReadySet } from './ready-set.js';
+import type { ReservedJob } from './reserved-job.js';
+import { Scheduler } from './scheduler.js';
+import type { JobEvent, JobState } from './state.js';
+import { nextState } from './state.js';
+import type { ChangeType, Store } from './store.js';
+
+/** What the table tells its queue. */
+export interface JobTableHooks<T> {
+  store: Store<T> | undefined;
+  /** A job entered the ready state. */
+  onReady(job: JobRecord<T>): void;
+  /** A lease ended (settled, expired, given back): its holder must learn it. */
+  onLeaseEnd(lease: ReservedJob<T>): void;
+  /** A delayed job is due. */
+  onDue(job: JobRecord<T>): void;
+  /** A reserved job's lease or timeout ran out. */
+  onDeadline(job: JobRecord<T>): void;
+}
+
+/**
+ * Where a queue's jobs live: every job by id, the ready set, the delayed and lease
+ * schedulers and the buried jobs. `put` and `move` are the one place a job changes state:
+ * they check the lifecycle table, move the job between the structures and record the
+ * change in the store, whose answer they return.
+ */
+export class JobTable<T> {
+  readonly byId = new JobIndex<JobRecord<T>>();
+  readonly ready = new ReadySet<JobRecord<T>>();
+  readonly delayed: Scheduler<JobRecord<T>>;
+  readonly leases: Scheduler<JobRecord<T>>;
+  /** In the order they were buried: oldest first. */
+  readonly buried = new Map<number, JobRecord<T>>();
+  /** Reserved jobs (each holds its lease in `current`). */
+  reserved = 0;
+  private readonly byDedupeId = new Map<string, JobRecord<T>>();
+
+  constructor(
+    clock: Clock,
+    private readonly hooks: JobTableHooks<T>,
+  ) {
+    this.delayed = new Scheduler(clock, hooks.onDue);
+    this.leases = new Scheduler(clock, hooks.onDeadline);
+  }
+
+  /** Jobs in any state. */
+  get total(): number {
+    return this.byId.size;
+  }
+
+  get(id: number): JobRecord<T> | undefined {
+    return this.byId.get(id);
+  }
+
+  withDedupeId(key: string): JobRecord<T> | undefined {
+    return this.byDedupeId.get(key);
+  }
+
+  /** Adds a new job as ready, or delayed until `dueAt`, and records it (`put`). */
+  put(job: JobRecord<T>, dueAt: number): void | Promise<void> {
+    this.index(job);
+    job.dueAt = dueAt;
+    this.enter(job, nextState('new', dueAt === Infinity ? 'ready' : 'delay') as JobState);
+    return this.record('put', job);
+  }
+
+  /** Moves a job by `event`; a job entering delayed or reserved is due at `dueAt`. */
+  move(job: JobRecord<T>, event: JobEvent, dueAt = Infinity): void | Promise<void> {
+    const to = nextState(job.state, event);
+    this.leave(job);
+    if (to === 'done') {
+      this.unindex(job);
+      return this.record('delete', job);
+    }
+    job.dueAt = dueAt;
+    this.enter(job, to);
+    return this.record('update', job);
+  }
+
+  /** Records a change that moved no job (a new priority, a recovered attempt). */
+  touch(job: JobRecord<T>): void | Promise<void> {
+    return this.record('update', job);
+  }
+
+  /** Re-keys a reserved job's lease deadline. */
+  renewLease(job: JobRecord<T>, dueAt: number): void {
+    this.leases.delete(job);
+    job.dueAt = dueAt;
+    this.leases.add(job);
+  }
+
+  /** Moves a ready job to its new priority. */
+  reprioritize(job: JobRecord<T>, priority: number): void {
+    const wasReady = job.state === 'ready';
+    if (wasReady) this.ready.delete(job);
+    job.priority = priority;
+    if (wasReady) this.ready.add(job);
+  }
+
+  /** Takes out a job that was never acknowledged, recording nothing. */
+  drop(job: JobRecord<T>): void {
+    this.leave(job);
+    this.unindex(job);
+  }
+
+  /** Places a stored job as it was (replay), recording nothing. */
+  restore(job: JobRecord<T>, state: 'ready' | 'delayed' | 'buried', dueAt: number): void {
+    this.index(job);
+    job.dueAt = dueAt;
+    this.enter(job, state);
+  }
+
+  *reservedJobs(): IterableIterator<JobRecord<T>> {
+    for (const job of this.byId.values()) if (job.state === 'reserved') yield job;
+  }
+
+  stopTimers(): void {
+    this.delayed.stop();
+    this.leases.stop();
+  }
+
+  setKeepAlive(keepAlive: boolean): void {
+    this.delayed.setKeepAlive(keepAlive);
+    this.leases.setKeepAlive(keepAlive);
+  }
+
+  private index(job: JobRecord<T>): void {
+    this.byId.set(job.id, job);
+    const key = job.dedupeId;
+    if (key !== undefined) this.byDedupeId.set(key, job);
+  }
+
+  private unindex(job: JobRecord<T>): void {
+    this.byId.delete(job.id);
+    const key = job.dedupeId;
+    if (key !== undefined && this.byDedupeId.get(key) === job) this.byDedupeId.delete(key);
+  }
+
+  private leave(job: JobRecord<T>): void {
+    switch (job.state) {
+      case 'ready':
+        this.ready.delete(job);
+        break;
+      case 'delayed':
+        this.delayed.delete(job);
+        break;
+      case 'reserved': {
+        this.leases.delete(job);
+        this.reserved--;
+        const lease = job.current as ReservedJob<T>;
+        job.current = undefined;
+        this.hooks.onLeaseEnd(lease);
+        break;
+      }
+      case 'buried':
+        this.buried.delete(job.id);
+        break;
+    }
+    job.dueAt = Infinity;
+  }
+
+  private enter(job: JobRecord<T>, to: JobState): void {
+    job.state = to;
+    switch (to) {
+      case 'ready':
+        this.ready.add(job);
+        this.hooks.onReady(job);
+        break;
+      case 'delayed':
+        this.delayed.add(job);
+        break;
+      case 'reserved':
+        this.reserved++;
+        if (job.dueAt !== Infinity) this.leases.add(job);
+        break;
+      case 'buried':
+        this.buried.set(job.id, job);
+        break;
+    }
+  }
+
+  private record(type: ChangeType, job: JobRecord<T>): void | Promise<void> {
+    const store = this.hooks.store;
+    if (store === undefined) return;
+    try {
+      return store.append({ type, job });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
