@@ -25,9 +25,7 @@ import { checkAddOptions, checkDuration, checkInteger, checkPriority, DEFAULTS, 
 import type { JobContext, LeaseHost, ReleaseOptions } from './reserved-job.js';
 import { ReservedJob } from './reserved-job.js';
 import { nextDelay } from './retry.js';
-import type { DeadReason, JobEvent, JobState } from './state.js';
-import { nextState } from './state.js';
-import type { ChangeType } from './store.js';
+import type { DeadReason } from './state.js';
 
 /**
  * A push consumer: gets each job and its context; returning (or resolving) acknowledges
