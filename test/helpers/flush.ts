@@ -1,0 +1,68 @@
+import type { ManualClock } from '../../src/clock.js';
+
+/** Lets every queued microtask (and the ones they queue) run: resolves on the next macrotask turn. */
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Runs `turns` rounds of microtasks only (no macrotask), for checks that must not let timers in. */
+export async function microtasks(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await Promise.resolve();
+}
+
+/** Advances a manual clock in steps, flushing promises between steps, until `done()` or `maxSteps`. */
+export async function advanceUntil(clock: ManualClock, step: number, done: () => boolean, maxSteps = 10_000): Promise<number> {
+  let steps = 0;
+  await flush();
+  while (!done() && steps < maxSteps) {
+    clock.advance(step);
+    steps++;
+    await flush();
+  }
+  return steps;
+}
+
+/** A small seeded PRNG (mulberry32): reproducible randomness for tests. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Collects unhandled rejections while installed; `stop()` removes the listener and returns them. */
+export function trackUnhandledRejections(): { readonly reasons: unknown[]; stop(): unknown[] } {
+  const reasons: unknown[] = [];
+  const listener = (reason: unknown): void => {
+    reasons.push(reason);
+  };
+  process.on('unhandledRejection', listener);
+  return {
+    reasons,
+    stop() {
+      process.off('unhandledRejection', listener);
+      return reasons;
+    },
+  };
+}
+
+/** A promise with its resolve and reject exposed. */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
