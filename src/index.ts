@@ -1,5 +1,5 @@
 export { Queue } from './queue.js';
-export type { Handler, ClosableHandler, ReserveOptions, CloseOptions, QueueStats } from './queue.js';
+export type { Handler, ClosableHandler, ReserveOptions, CloseOptions, QueueStats } from './queue-types.js';
 export { ReservedJob } from './reserved-job.js';
 export type { JobContext, ReleaseOptions } from './reserved-job.js';
 export type { Job, JobSnapshot, AttemptError } from './job.js';

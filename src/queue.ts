@@ -19,77 +19,17 @@ import { JobTable } from './job-table.js';
 import { JobRecord, nextJobId, reserveIdsThrough } from './job.js';
 import type { JobConfig } from './job.js';
 import { LatencyWindow } from './latency.js';
-import type { Percentiles } from './latency.js';
 import type { AddOptions, QueueOptions, ResolvedQueueOptions } from './options.js';
 import { checkAddOptions, checkDuration, checkInteger, checkPriority, DEFAULTS, resolveOptions } from './options.js';
-import type { JobContext, LeaseHost, ReleaseOptions } from './reserved-job.js';
+import type { LeaseHost, ReleaseOptions } from './reserved-job.js';
 import { ReservedJob } from './reserved-job.js';
 import { nextDelay } from './retry.js';
 import type { DeadReason } from './state.js';
+import { Conditions } from './conditions.js';
+import { HandlerSlots } from './handler-slots.js';
+import type { ClosableHandler, CloseOptions, Handler, QueueStats, ReserveOptions } from './queue-types.js';
 
-/**
- * A push consumer: gets each job and its context; returning (or resolving) acknowledges
- * the job, throwing (or rejecting) fails the attempt.
- */
-export type Handler<T, R = unknown> = (job: ReservedJob<T>, context: JobContext) => R | PromiseLike<R>;
-
-/** A handler that owns resources (a thread pool): `close()` runs when the queue closes. */
-export interface ClosableHandler<T, R = unknown> {
-  (job: ReservedJob<T>, context: JobContext): R | PromiseLike<R>;
-  close(): Promise<void>;
-}
-
-/** Options of {@link Queue.reserve}. */
-export interface ReserveOptions {
-  /** Ms to wait for a job; then `reserve` resolves `undefined`. @defaultValue Infinity */
-  timeout?: number;
-  /** Stops waiting (resolving `undefined`) when aborted. */
-  signal?: AbortSignal;
-  /** This lease's length in ms. @defaultValue the job's `ttr` */
-  ttr?: number;
-}
-
-/** Options of {@link Queue.close}. */
-export interface CloseOptions {
-  /**
-   * Ms to wait for running handlers and outstanding leases to settle; the rest are then
-   * given back (released without using an attempt) and their signals aborted.
-   * @defaultValue 10_000
-   */
-  timeout?: number;
-}
-
-/** A snapshot of a queue's counts and latencies. */
-export interface QueueStats {
-  name: string;
-  ready: number;
-  /** Ready jobs with priority below 1024 (beanstalkd's `current-jobs-urgent`). */
-  urgent: number;
-  delayed: number;
-  reserved: number;
-  buried: number;
-  /** Jobs held: every state. */
-  total: number;
-  /** Producers waiting for room (`maxSize`). */
-  waitingProducers: number;
-  /** Pull consumers waiting in `reserve()`. */
-  waitingConsumers: number;
-  added: number;
-  completed: number;
-  /** Failed attempts (errors, timeouts, lost leases). */
-  failed: number;
-  retried: number;
-  /** Jobs buried (dead letters) since the queue started, any reason. */
-  dead: number;
-  /** Leases that ran out. */
-  leaseTimeouts: number;
-  isPaused: boolean;
-  concurrency: number;
-  /** From due to first start, ms, over the most recent jobs. */
-  waitTime: Percentiles;
-  /** From start to acknowledgement, ms, over the most recent jobs. */
-  runTime: Percentiles;
-}
+export type { ClosableHandler, CloseOptions, Handler, QueueStats, ReserveOptions };
 
 interface ReserveWaiter<T> {
   resolve(job: ReservedJob<T> | undefined): void;
@@ -104,23 +44,7 @@ interface Producer {
   reject(error: Error): void;
 }
 
-interface Condition {
-  test(): boolean;
-  resolve(): void;
-}
-
-/** A running push attempt. One per running handler; reused while attempts end normally. */
-interface Slot<T> {
-  lease: ReservedJob<T> | undefined;
-  onFulfilled(value: unknown): void;
-  onRejected(error: unknown): void;
-}
-
 const resolvedVoid = Promise.resolve();
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /**
  * A typed job queue living in this process: priorities (lower first, FIFO among equals),
@@ -146,8 +70,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   private handler: Handler<T> | undefined = undefined;
   private concurrencyLimit: number;
-  private running = 0;
-  private readonly idleSlots: Slot<T>[] = [];
+  private readonly slots = new HandlerSlots<T>((lease, ok, value) => this.handlerSettled(lease, ok, value));
   private paused = false;
   private dispatching = false;
   private closing = false;
@@ -157,7 +80,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   private readonly reserveWaiters: ReserveWaiter<T>[] = [];
   private readonly producers: Producer[] = [];
-  private conditions: Condition[] = [];
+  private readonly conditions = new Conditions();
 
   private added = 0;
   private completed = 0;
@@ -653,7 +576,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
           const job = this.takeReady();
           if (job === undefined) break;
           this.settleWaiter(this.reserveWaiters.shift() as ReserveWaiter<T>, this.lease(job, false, undefined));
-        } else if (this.handler !== undefined && this.running < this.concurrencyLimit) {
+        } else if (this.handler !== undefined && this.slots.running < this.concurrencyLimit) {
           this.startNext();
         } else {
           break;
@@ -696,59 +619,16 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   private startNext(): void {
     const job = this.takeReady();
     if (job === undefined) return;
-    const lease = this.lease(job, true, undefined);
-    const slot = this.idleSlots.pop() ?? this.newSlot();
-    slot.lease = lease;
-    lease.slot = slot;
-    this.running++;
-    let result: unknown;
-    try {
-      result = (this.handler as Handler<T>)(lease, lease);
-    } catch (error) {
-      slot.onRejected(error);
-      return;
-    }
-    if (isPromiseLike(result)) result.then(slot.onFulfilled, slot.onRejected);
-    else slot.onFulfilled(result);
+    this.slots.start(this.handler as Handler<T>, this.lease(job, true, undefined));
   }
 
-  private newSlot(): Slot<T> {
-    // Callbacks are bound once per slot, not once per job.
-    const slot: Slot<T> = {
-      lease: undefined,
-      onFulfilled: (value) => this.handlerSettled(slot, true, value),
-      onRejected: (error) => this.handlerSettled(slot, false, error),
-    };
-    return slot;
-  }
-
-  private handlerSettled(slot: Slot<T>, ok: boolean, value: unknown): void {
-    const lease = slot.lease;
-    // An abandoned slot (its attempt timed out, or the queue closed): the late result means nothing.
-    if (lease === undefined) return;
-    slot.lease = undefined;
-    lease.slot = undefined;
-    this.running--;
-    this.idleSlots.push(slot);
-    // A handler that settled its job itself (job.ack() inside) held its slot until now.
+  /** A handler returned or threw. One that settled its job itself (`job.ack()`) held its slot until now. */
+  private handlerSettled(lease: ReservedJob<T>, ok: boolean, value: unknown): void {
     if (lease.isCurrent) {
       if (ok) this.background(this.complete(lease, value));
       else this.background(this.attemptFailed(lease.record, toError(value), 'failed'));
     }
     this.wake();
-  }
-
-  /**
-   * Frees the slot of a push attempt that ends while its handler still runs (a timeout, a
-   * close): the next job may start, and the slot is never reused, so that the handler's
-   * late result cannot be taken for a later job's.
-   */
-  private abandonSlot(lease: ReservedJob<T>): void {
-    const slot = lease.slot as Slot<T> | undefined;
-    if (slot === undefined) return;
-    slot.lease = undefined;
-    lease.slot = undefined;
-    this.running--;
   }
 
   // ── internals: settling attempts ──────────────────────────────────────
@@ -786,7 +666,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     let error: Error;
     if (lease.push) {
       error = new JobTimeoutError(`job ${job.id} timed out after ${job.timeout} ms (attempt ${job.attemptsMade})`);
-      this.abandonSlot(lease);
+      this.slots.abandon(lease);
     } else {
       error = new LeaseExpiredError(`job ${job.id}: lease of ${job.ttr} ms expired (attempt ${job.attemptsMade})`);
       job.more.timeouts++;
@@ -887,26 +767,17 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   private when(test: () => boolean): Promise<void> {
-    if (test()) return resolvedVoid;
-    return new Promise((resolve) => {
-      this.conditions.push({ test, resolve });
-      this.afterChange();
-    });
+    const promise = this.conditions.when(test);
+    this.afterChange();
+    return promise;
   }
 
   /** Re-checks what producers and waiters wait for, and whether the queue just drained. */
   private afterChange(): void {
     if (this.producers.length > 0) this.admitProducers();
-    if (this.conditions.length > 0) {
-      const waiting = this.conditions;
-      this.conditions = [];
-      for (const condition of waiting) {
-        if (condition.test()) condition.resolve();
-        else this.conditions.push(condition);
-      }
-    }
+    this.conditions.check();
     // Timers are unref'd, except while somebody awaits what only they can bring.
-    const awaited = this.conditions.length > 0;
+    const awaited = this.conditions.size > 0;
     this.table.setKeepAlive(awaited);
     const idle = this.isIdle();
     if (idle && this.busy) {
@@ -931,31 +802,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   private async shutDown(timeout: number): Promise<void> {
     this.paused = true;
-    if (this.table.reserved > 0 && timeout > 0) {
-      const clock = this.opts.clock;
-      await new Promise<void>((resolve) => {
-        const condition: Condition = {
-          test: () => this.table.reserved === 0,
-          resolve: () => {
-            clock.clearTimer(timer);
-            resolve();
-          },
-        };
-        // Ref'd: whoever awaits close() expects it to resolve.
-        const timer = clock.setTimer(
-          () => {
-            this.conditions = this.conditions.filter((c) => c !== condition);
-            resolve();
-          },
-          timeout,
-          true,
-        );
-        this.conditions.push(condition);
-      });
-    }
+    if (timeout > 0) await this.conditions.within(() => this.table.reserved === 0, timeout, this.opts.clock);
     for (const job of [...this.table.reservedJobs()]) {
       const lease = job.current as ReservedJob<T>;
-      this.abandonSlot(lease);
+      this.slots.abandon(lease);
       lease.abort(new QueueClosedError(`queue ${this.name} closed`));
       this.background(this.giveBack(lease.record, { countAttempt: false }));
     }
