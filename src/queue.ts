@@ -590,16 +590,20 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   /** The next ready job; jobs past their `ttl` are buried as `'expired'` on the way. */
   private takeReady(): JobRecord<T> | undefined {
+    const ready = this.table.ready;
     for (;;) {
-      const job = this.table.ready.peek();
+      const job = ready.peek();
       if (job === undefined) return undefined;
       if (job.ttl !== Infinity && job.processedOn === undefined && this.opts.clock.now() - job.createdOn - job.delay > job.ttl) {
         this.background(this.bury(job, 'expired'));
         continue;
       }
+      // Taken here, while the ready set knows where it is; the move to reserved then finds it gone.
+      ready.shift();
       return job;
     }
   }
+
 
   /** Reserves a job: an attempt starts, bounded by the push timeout or the pull lease. */
   private lease(job: JobRecord<T>, push: boolean, ttr: number | undefined): ReservedJob<T> {

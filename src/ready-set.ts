@@ -97,7 +97,7 @@ class Bucket<J extends ReadyItem> {
     const size = this.tail - this.head;
     const mask = this.jobs.length - 1;
     const jobs: (J | undefined)[] = new Array(this.jobs.length * 2);
-    const stamps: number[] = new Array(this.jobs.length * 2).fill(0);
+    const stamps: number[] = new Array(this.jobs.length * 2);
     for (let i = 0; i < size; i++) {
       jobs[i] = this.jobs[(this.head + i) & mask];
       stamps[i] = this.stamps[(this.head + i) & mask];
@@ -155,8 +155,9 @@ export class ReadySet<J extends ReadyItem> {
 
   /** Removes a job that is in the set (its entry goes stale and is skipped later). */
   delete(job: J): void {
+    if (job.stamp === 0) return;
     const bucket = this.buckets.get(job.priority);
-    if (job.stamp === 0 || bucket === undefined) return;
+    if (bucket === undefined) return;
     this.forget(job, bucket);
   }
 

@@ -47,15 +47,19 @@ export class Heap<T> {
 
   /** Adds an item with its key. O(log n); O(1) when keys arrive in ascending order. */
   push(item: T, key: number): void {
-    const seq = this.nextSeq++;
-    this.place(item, key, seq, this.siftUp(this.length++, key, seq));
+    this.siftUp(this.length++, item, key, this.nextSeq++);
   }
 
   /** Removes and returns the item with the smallest key (the oldest among equals). */
   pop(): T | undefined {
     if (this.length === 0) return undefined;
-    const top = this.items[0];
-    this.removeAt(0);
+    const items = this.items;
+    const top = items[0];
+    const last = --this.length;
+    if (last > 0) this.siftDown(0, items[last], this.keys[last], this.seqs[last]);
+    // Clear the slot so the heap does not keep a removed item alive.
+    items[last] = undefined as T;
+    if (this.track !== undefined) this.track(top, -1);
     return top;
   }
 
@@ -80,18 +84,23 @@ export class Heap<T> {
    */
   removeAt(index: number): T | undefined {
     if (index < 0 || index >= this.length) return undefined;
-    const removed = this.items[index];
+    const { items, keys, seqs } = this;
+    const removed = items[index];
     const last = --this.length;
     if (index !== last) {
-      const item = this.items[last];
-      const key = this.keys[last];
-      const seq = this.seqs[last];
-      // The moved item may belong above or below the hole; at most one of these loops runs.
-      const pos = this.siftUp(index, key, seq);
-      this.place(item, key, seq, pos === index ? this.siftDown(index, key, seq) : pos);
+      const item = items[last];
+      const key = keys[last];
+      const seq = seqs[last];
+      // The last item fills the hole; it may belong above it (it came from another subtree)
+      // or below it, never both.
+      const parent = (index - 1) >> 1;
+      if (index > 0 && (key < keys[parent] || (key === keys[parent] && seq < seqs[parent]))) {
+        this.siftUp(index, item, key, seq);
+      } else {
+        this.siftDown(index, item, key, seq);
+      }
     }
-    // Clear the slot so the heap does not keep a removed item alive.
-    this.items[last] = undefined as T;
+    items[last] = undefined as T;
     if (this.track !== undefined) this.track(removed, -1);
     return removed;
   }
@@ -121,41 +130,56 @@ export class Heap<T> {
     for (let i = 0; i < this.length; i++) yield this.items[i];
   }
 
-  private place(item: T, key: number, seq: number, pos: number): void {
-    this.items[pos] = item;
-    this.keys[pos] = key;
-    this.seqs[pos] = seq;
-    if (this.track !== undefined) this.track(item, pos);
-  }
-
-  /** Moves parents down into the hole at `pos` while they rank after (key, seq). */
-  private siftUp(pos: number, key: number, seq: number): number {
-    const { items, keys, seqs } = this;
+  /**
+   * Puts (item, key, seq) into the hole at `pos`, first moving down the parents that rank
+   * after it. Each moved item is read once and written once (hole, not swap).
+   */
+  private siftUp(pos: number, item: T, key: number, seq: number): void {
+    const { items, keys, seqs, track } = this;
     while (pos > 0) {
       const parent = (pos - 1) >> 1;
       const parentKey = keys[parent];
       if (parentKey < key || (parentKey === key && seqs[parent] < seq)) break;
-      this.place(items[parent], parentKey, seqs[parent], pos);
+      const moved = items[parent];
+      items[pos] = moved;
+      keys[pos] = parentKey;
+      seqs[pos] = seqs[parent];
+      if (track !== undefined) track(moved, pos);
       pos = parent;
     }
-    return pos;
+    items[pos] = item;
+    keys[pos] = key;
+    seqs[pos] = seq;
+    if (track !== undefined) track(item, pos);
   }
 
-  /** Moves children up into the hole at `pos` while they rank before (key, seq). */
-  private siftDown(pos: number, key: number, seq: number): number {
-    const { items, keys, seqs } = this;
-    const half = this.length >> 1;
+  /** Puts (item, key, seq) into the hole at `pos`, first moving up the children that rank before it. */
+  private siftDown(pos: number, item: T, key: number, seq: number): void {
+    const { items, keys, seqs, track } = this;
+    const length = this.length;
+    const half = length >> 1;
     while (pos < half) {
       let child = (pos << 1) + 1;
+      let childKey = keys[child];
       const right = child + 1;
-      if (right < this.length && (keys[right] < keys[child] || (keys[right] === keys[child] && seqs[right] < seqs[child]))) {
-        child = right;
+      if (right < length) {
+        const rightKey = keys[right];
+        if (rightKey < childKey || (rightKey === childKey && seqs[right] < seqs[child])) {
+          child = right;
+          childKey = rightKey;
+        }
       }
-      const childKey = keys[child];
       if (key < childKey || (key === childKey && seq < seqs[child])) break;
-      this.place(items[child], childKey, seqs[child], pos);
+      const moved = items[child];
+      items[pos] = moved;
+      keys[pos] = childKey;
+      seqs[pos] = seqs[child];
+      if (track !== undefined) track(moved, pos);
       pos = child;
     }
-    return pos;
+    items[pos] = item;
+    keys[pos] = key;
+    seqs[pos] = seq;
+    if (track !== undefined) track(item, pos);
   }
 }
