@@ -2,7 +2,6 @@ import type { Clock } from './clock.js';
 import { JobIndex } from './job-index.js';
 import type { JobRecord } from './job.js';
 import { ReadySet } from './ready-set.js';
-import type { ReservedJob } from './reserved-job.js';
 import { Scheduler } from './scheduler.js';
 import type { JobEvent, JobState } from './state.js';
 import { nextState } from './state.js';
@@ -13,8 +12,6 @@ export interface JobTableHooks<T> {
   store: Store<T> | undefined;
   /** A job entered the ready state. */
   onReady(job: JobRecord<T>): void;
-  /** A lease ended (settled, expired, given back): its holder must learn it. */
-  onLeaseEnd(lease: ReservedJob<T>): void;
   /** A delayed job is due. */
   onDue(job: JobRecord<T>): void;
   /** A reserved job's lease or timeout ran out. */
@@ -150,9 +147,9 @@ export class JobTable<T> {
       case 'reserved': {
         this.leases.delete(job);
         this.reserved--;
-        const lease = job.current as ReservedJob<T>;
+        // The holder learns from its signal only when the lease is taken from it (deadline,
+        // close); settling it itself needs no abort, whose reason would cost an Error per job.
         job.current = undefined;
-        this.hooks.onLeaseEnd(lease);
         break;
       }
       case 'buried':

@@ -99,7 +99,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     this.table = new JobTable<T>(this.opts.clock, {
       store: this.opts.store,
       onReady: (job) => this.emit('ready', job),
-      onLeaseEnd: (lease) => lease.abort(() => new LeaseExpiredError(`job ${lease.id}: the lease has ended`)),
       onDue: (job) => {
         this.background(this.table.move(job, 'ready'));
         this.wake();

@@ -3,7 +3,7 @@ import type { Job, JobRecord } from './job.js';
 
 /** What a handler gets besides its job: the attempt's abort signal and a progress channel. */
 export interface JobContext {
-  /** Aborts when the attempt times out, its lease is lost, or the queue closes. */
+  /** Aborts when the attempt times out, its lease runs out, or the queue closes. */
   readonly signal: AbortSignal;
   /** Reports progress: emitted as the queue's `'progress'` event. */
   progress(value: unknown): void;
