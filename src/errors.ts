@@ -13,6 +13,10 @@ export const ErrorCode = {
   WorkerCrashed: 'DOCKET_WORKER_CRASHED',
   StoreFailed: 'DOCKET_STORE_FAILED',
   NonError: 'DOCKET_NON_ERROR',
+  /** docket/socket: a reply or byte stream that is not the beanstalkd protocol. */
+  Protocol: 'DOCKET_PROTOCOL',
+  /** docket/socket: the connection failed or dropped before an answer. */
+  Connection: 'DOCKET_CONNECTION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

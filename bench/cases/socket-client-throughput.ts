@@ -1,0 +1,198 @@
+/**
+ * Network queue throughput, producer + consumer in one process:
+ * `node --import tsx bench/cases/socket-client-throughput.ts <subject> <concurrency> [jobs]`
+ *
+ * subject:
+ * - `docket`      docket's client against docket's server (`serve()`, in a child process)
+ * - `beanstalkd`  docket's client against a real beanstalkd (child process)
+ * - `bullmq`      BullMQ Queue + Worker against redis-server (child process,
+ *                 `--save '' --appendonly no`)
+ *
+ * The consumer starts first (concurrency as given), then the producer adds N jobs with a
+ * `{ i }` payload in batches of 1000 (`addBulk` for both clients); the case ends when
+ * every job completed (handler no-op). Completed jobs are removed (BullMQ:
+ * `removeOnComplete`), as a beanstalk `delete` does. Reports jobs/s over the whole run and
+ * checks every job ran exactly once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { args, main, perSecond, pick, report, scaled, skip } from '../harness.js';
+
+interface Payload {
+  i: number;
+}
+
+interface Server {
+  port: number;
+  stop(): Promise<void>;
+}
+
+const BATCH = 1000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`server did not listen on ${port}`);
+}
+
+async function startProcess(command: string, argv: string[], port: number): Promise<Server> {
+  const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'ignore'] });
+  const exited = once(child, 'exit');
+  await waitForPort(port, child);
+  return {
+    port,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function has(path: string): Promise<boolean> {
+  const { access } = await import('node:fs/promises');
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Runs docket's client against a server on `port`. */
+async function docketClient(port: number, n: number, concurrency: number, counter: { ran: number; acked: number }): Promise<void> {
+  const { connect } = await import('../../src/socket/client.js');
+  const q = await connect<Payload>(`beanstalk://127.0.0.1:${port}/bench`);
+  const done = new Promise<void>((resolve) => {
+    q.on('completed', () => {
+      if (++counter.acked === n) resolve();
+    });
+  });
+  q.process(
+    async () => {
+      counter.ran++;
+    },
+    { concurrency },
+  );
+  for (let start = 0; start < n; start += BATCH) {
+    const items: Array<{ data: Payload }> = [];
+    for (let i = start; i < Math.min(n, start + BATCH); i++) items.push({ data: { i } });
+    await q.addBulk(items);
+  }
+  await done;
+  await q.close();
+}
+
+type Run = (n: number, concurrency: number, counter: { ran: number; acked: number }) => Promise<void>;
+
+const subjects: Record<string, () => Promise<Run | string>> = {
+  docket: async () => {
+    const port = await freePort();
+    const script = fileURLToPath(new URL('./socket-client-server.ts', import.meta.url));
+    const server = await startProcess(process.execPath, ['--import', 'tsx', script, String(port)], port);
+    return async (n, concurrency, counter) => {
+      try {
+        await docketClient(port, n, concurrency, counter);
+      } finally {
+        await server.stop();
+      }
+    };
+  },
+  beanstalkd: async () => {
+    if (!(await has('/usr/bin/beanstalkd'))) return 'beanstalkd is not installed';
+    const port = await freePort();
+    const server = await startProcess('/usr/bin/beanstalkd', ['-l', '127.0.0.1', '-p', String(port)], port);
+    return async (n, concurrency, counter) => {
+      try {
+        await docketClient(port, n, concurrency, counter);
+      } finally {
+        await server.stop();
+      }
+    };
+  },
+  bullmq: async () => {
+    if (!(await has('/usr/bin/redis-server'))) return 'redis-server is not installed';
+    const port = await freePort();
+    const server = await startProcess(
+      '/usr/bin/redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      port,
+    );
+    const { Queue, Worker } = await import('bullmq');
+    return async (n, concurrency, counter) => {
+      const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+      const queue = new Queue<Payload>('bench', { connection });
+      let resolveDone: () => void = () => {};
+      const done = new Promise<void>((resolve) => (resolveDone = resolve));
+      const worker = new Worker<Payload>(
+        'bench',
+        async () => {
+          counter.ran++;
+        },
+        { connection, concurrency },
+      );
+      worker.on('completed', () => {
+        if (++counter.acked === n) resolveDone();
+      });
+      try {
+        await worker.waitUntilReady();
+        for (let start = 0; start < n; start += BATCH) {
+          const items: Array<{ name: string; data: Payload; opts: { removeOnComplete: true; removeOnFail: true } }> = [];
+          for (let i = start; i < Math.min(n, start + BATCH); i++) {
+            items.push({ name: 'job', data: { i }, opts: { removeOnComplete: true, removeOnFail: true } });
+          }
+          await queue.addBulk(items);
+        }
+        await done;
+      } finally {
+        await worker.close();
+        await queue.close();
+        await server.stop();
+      }
+    };
+  },
+};
+
+main(async () => {
+  const [name, concurrencyText = '64', jobsText] = args();
+  const concurrency = Number(concurrencyText);
+  const n = jobsText === undefined ? scaled(50_000) : Number(jobsText);
+  const run = await pick(subjects, name)();
+  if (typeof run === 'string') {
+    skip(run);
+    return;
+  }
+  const counter = { ran: 0, acked: 0 };
+  const started = performance.now();
+  await run(n, concurrency, counter);
+  const ms = performance.now() - started;
+  if (counter.ran !== n) throw new Error(`${name}: ${counter.ran} handler calls for ${n} jobs`);
+  report(perSecond(n, ms), { jobs: n, concurrency });
+  // Sockets of a peer may linger; the result is printed, so leave now.
+  process.exit(0);
+});

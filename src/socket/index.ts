@@ -1,0 +1,19 @@
+// 'docket/socket': the beanstalkd-protocol server and client. An explicit list, no `export *`.
+
+export { serve, SocketServer } from './server.js';
+export type { ServeOptions } from './server.js';
+
+// The client (src/socket/client.ts, written separately).
+export { connect, RemoteQueue, RemoteJob, ConnectionError, ProtocolError } from './client.js';
+export type {
+  AddedJob,
+  ConnectOptions,
+  PeekedJob,
+  ReconnectPolicy,
+  RemoteAddOptions,
+  RemoteHandler,
+  RemoteJobStats,
+  RemoteQueueEvents,
+  RemoteQueueStats,
+  RemoteReleaseOptions,
+} from './client.js';

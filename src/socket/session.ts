@@ -1,0 +1,916 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Clock, TimerHandle } from '../clock.js';
+import { type Codec, jsonCodec } from '../codec.js';
+import { QueueClosedError, QueueFullError } from '../errors.js';
+import type { Job } from '../job.js';
+import type { QueueOptions } from '../options.js';
+import { Queue } from '../queue.js';
+import type { ReservedJob } from '../reserved-job.js';
+import { type Command, DEFAULT_TUBE, Reply, SAFETY_MARGIN_MS } from './protocol.js';
+import { COMMAND_COUNTERS, type CountedCommand, type JobCounts, jobStatsYaml, statsYaml, tubeStatsYaml, yamlList } from './yaml.js';
+
+/**
+ * Where a session's replies go. The server batches them per connection; tests can
+ * collect them in memory.
+ */
+export interface SessionTransport {
+  /** Queues reply text (ASCII). */
+  write(text: string): void;
+  /** Queues raw bytes (a job body). */
+  writeBytes(bytes: Uint8Array): void;
+  /** Flushes what is queued, then closes the connection (quit, or a half-closed client). */
+  end(): void;
+  /** Every command received so far has run (the transport may read more). */
+  caughtUp?(): void;
+}
+
+/** How job bodies in tubes created on demand are kept: the bytes as they came. */
+export const bytesCodec: Codec<unknown> = {
+  encode(value) {
+    if (value instanceof Uint8Array) return value;
+    // Jobs added in-process to such a tube: text as UTF-8, anything else as JSON.
+    if (typeof value === 'string') return Buffer.from(value, 'utf8');
+    return jsonCodec.encode(value);
+  },
+  decode: (bytes) => bytes,
+};
+
+/** A tube: a queue and what the server knows about it. */
+export interface Tube {
+  readonly name: string;
+  readonly queue: Queue<unknown>;
+  readonly codec: Codec<unknown>;
+  /** Created by the server (on demand or by the factory): closed when dropped or at close. */
+  readonly owned: boolean;
+  /** Never dropped: passed in, or `default`. */
+  readonly permanent: boolean;
+  using: number;
+  watching: number;
+  cmdDelete: number;
+  cmdPauseTube: number;
+  /** The delay of the current pause-tube, seconds; 0 when not paused by the protocol. */
+  pauseSeconds: number;
+  pauseUntil: number;
+  pauseTimer: TimerHandle | undefined;
+  readonly onReady: () => void;
+}
+
+/** A job a connection holds. */
+interface Held {
+  lease: ReservedJob<unknown>;
+  tube: Tube;
+}
+
+/** The hub's resolved options. */
+export interface HubOptions {
+  queues: ReadonlyMap<string, Queue<unknown>>;
+  createQueue: ((name: string) => Queue<unknown> | undefined) | undefined;
+  autoCreate: boolean;
+  queueOptions: QueueOptions<unknown>;
+  codec: Codec<unknown>;
+  maxJobSize: number;
+  maxTubes: number;
+  clock: Clock;
+}
+
+const COUNTED = new Set<string>(COMMAND_COUNTERS);
+
+function buriedCount(queue: Queue<unknown>): number {
+  return queue.deadLetters.size;
+}
+
+/**
+ * What all connections of one server share: the tubes, the reservers waiting for jobs
+ * (served first come, first served), the global counters and the drain flag. No I/O.
+ */
+export class Hub {
+  readonly tubes = new Map<string, Tube>();
+  readonly options: HubOptions;
+  readonly clock: Clock;
+  readonly counts: Record<CountedCommand, number>;
+  draining = false;
+  connections = 0;
+  totalConnections = 0;
+  producers = 0;
+  workers = 0;
+  private readonly waiters: Session[] = [];
+  private serveScheduled = false;
+  private serving = false;
+  private readonly startedAt: number;
+  private readonly instanceId = randomBytes(8).toString('hex');
+  // Counters of tubes that are gone, so that global totals never go down.
+  private retiredTimeouts = 0;
+  private retiredTotal = 0;
+  private readonly serveBound = (): void => this.serve();
+  /** Called with errors that have no other channel (a bug, a failing queue). */
+  onError: (error: unknown) => void = () => {};
+
+  constructor(options: HubOptions) {
+    this.options = options;
+    this.clock = options.clock;
+    this.startedAt = options.clock.now();
+    this.counts = Object.fromEntries(COMMAND_COUNTERS.map((name) => [name, 0])) as Record<CountedCommand, number>;
+    for (const [name, queue] of options.queues) this.addTube(name, queue, options.codec, false, true);
+    if (!this.tubes.has(DEFAULT_TUBE)) {
+      const created = this.createQueue(DEFAULT_TUBE);
+      this.addTube(DEFAULT_TUBE, created.queue, created.codec, true, true);
+    }
+  }
+
+  count(name: string): void {
+    if (COUNTED.has(name)) this.counts[name as CountedCommand]++;
+  }
+
+  // ── tubes ───────────────────────────────────────────────────────────────
+
+  private createQueue(name: string): { queue: Queue<unknown>; codec: Codec<unknown> } {
+    if (this.options.createQueue !== undefined) {
+      const queue = this.options.createQueue(name);
+      if (queue !== undefined) return { queue, codec: this.options.codec };
+      throw new QueueClosedError(`tube ${name} refused`);
+    }
+    // As in beanstalkd: no attempt limit and no backoff unless the server's defaults say so.
+    const defaults = this.options.queueOptions;
+    const queue = new Queue<unknown>({ ...defaults, name, retry: { attempts: Infinity, ...defaults.retry } });
+    return { queue, codec: bytesCodec };
+  }
+
+  private addTube(name: string, queue: Queue<unknown>, codec: Codec<unknown>, owned: boolean, permanent: boolean): Tube {
+    const tube: Tube = {
+      name,
+      queue,
+      codec,
+      owned,
+      permanent,
+      using: 0,
+      watching: 0,
+      cmdDelete: 0,
+      cmdPauseTube: 0,
+      pauseSeconds: 0,
+      pauseUntil: 0,
+      pauseTimer: undefined,
+      onReady: () => this.scheduleServe(),
+    };
+    queue.on('ready', tube.onReady);
+    this.tubes.set(name, tube);
+    return tube;
+  }
+
+  /**
+   * The tube, created on first use when allowed; otherwise the reply: NOT_FOUND for a
+   * name refused (autoCreate off, or the factory said no), OUT_OF_MEMORY at `maxTubes`.
+   */
+  tube(name: string): Tube | typeof Reply.NotFound | typeof Reply.OutOfMemory {
+    const existing = this.tubes.get(name);
+    if (existing !== undefined) return existing;
+    if (!this.options.autoCreate) return Reply.NotFound;
+    // Each tube is a queue (a few KB): without a bound, `watch` alone could exhaust memory.
+    if (this.tubes.size >= this.options.maxTubes) {
+      this.sweep();
+      if (this.tubes.size >= this.options.maxTubes) return Reply.OutOfMemory;
+    }
+    let created: { queue: Queue<unknown>; codec: Codec<unknown> };
+    try {
+      created = this.createQueue(name);
+    } catch (error) {
+      if (!(error instanceof QueueClosedError)) this.onError(error);
+      return Reply.NotFound;
+    }
+    return this.addTube(name, created.queue, created.codec, true, false);
+  }
+
+  /** Drops a tube that holds no job and that no connection uses or watches. */
+  maybeDrop(tube: Tube): boolean {
+    if (tube.permanent || tube.using > 0 || tube.watching > 0 || this.tubes.get(tube.name) !== tube) return false;
+    const queue = tube.queue;
+    if (queue.size + queue.pending + buriedCount(queue) > 0) return false;
+    this.dropTube(tube);
+    return true;
+  }
+
+  private dropTube(tube: Tube): void {
+    const stats = tube.queue.stats();
+    this.retiredTimeouts += stats.leaseTimeouts;
+    this.retiredTotal += stats.added;
+    this.tubes.delete(tube.name);
+    this.stopPause(tube);
+    tube.queue.off('ready', tube.onReady);
+    if (tube.owned) tube.queue.close({ timeout: 0 }).catch((error: unknown) => this.onError(error));
+  }
+
+  /** Drops every droppable tube (before listing them). */
+  sweep(): void {
+    for (const tube of [...this.tubes.values()]) this.maybeDrop(tube);
+  }
+
+  /** The tube holding job `id`, and the job. */
+  findJob(id: number): { tube: Tube; job: Job<unknown> } | undefined {
+    if (id <= 0) return undefined;
+    for (const tube of this.tubes.values()) {
+      const job = tube.queue.peek(id);
+      if (job !== undefined) return { tube, job };
+    }
+    return undefined;
+  }
+
+  pause(tube: Tube, delaySeconds: number): void {
+    this.stopPause(tube);
+    if (delaySeconds === 0) {
+      tube.queue.resume();
+      this.scheduleServe();
+      return;
+    }
+    tube.pauseSeconds = delaySeconds;
+    tube.pauseUntil = this.clock.now() + delaySeconds * 1000;
+    tube.queue.pause();
+    const end = (): void => {
+      // Timers top out at about 24.8 days; a longer pause waits again.
+      const left = tube.pauseUntil - this.clock.now();
+      if (left > 0) {
+        tube.pauseTimer = this.clock.setTimer(end, left);
+        return;
+      }
+      tube.pauseTimer = undefined;
+      tube.pauseSeconds = 0;
+      tube.queue.resume();
+      this.scheduleServe();
+    };
+    tube.pauseTimer = this.clock.setTimer(end, delaySeconds * 1000);
+  }
+
+  private stopPause(tube: Tube): void {
+    if (tube.pauseTimer !== undefined) {
+      this.clock.clearTimer(tube.pauseTimer);
+      tube.pauseTimer = undefined;
+      // Only undo a pause the protocol made.
+      tube.queue.resume();
+    }
+    tube.pauseSeconds = 0;
+  }
+
+  // ── waiting reservers ───────────────────────────────────────────────────
+
+  addWaiter(session: Session): void {
+    this.waiters.push(session);
+  }
+
+  removeWaiter(session: Session): void {
+    const at = this.waiters.indexOf(session);
+    if (at >= 0) this.waiters.splice(at, 1);
+  }
+
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  waitingOn(tube: Tube): number {
+    let count = 0;
+    for (const session of this.waiters) if (session.watches(tube)) count++;
+    return count;
+  }
+
+  /**
+   * A job became ready somewhere. Waiters are served in a microtask, never inside the
+   * queue's own event (the queue is mid-change then).
+   */
+  scheduleServe(): void {
+    if (this.serveScheduled || this.waiters.length === 0) return;
+    this.serveScheduled = true;
+    queueMicrotask(this.serveBound);
+  }
+
+  /** Runs a pending serve now, so that a new reserve cannot overtake earlier waiters. */
+  serveIfPending(): void {
+    if (this.serveScheduled) this.serve();
+  }
+
+  private serve(): void {
+    this.serveScheduled = false;
+    if (this.serving) return;
+    this.serving = true;
+    try {
+      // First come, first served: the oldest waiter that can take a job gets it.
+      for (let i = 0; i < this.waiters.length; ) {
+        const session = this.waiters[i];
+        let delivered = false;
+        try {
+          delivered = session.tryDeliver();
+        } catch (error) {
+          // Runs in a microtask: a throw here would take the process down.
+          this.onError(error);
+        }
+        if (delivered) {
+          this.waiters.splice(i, 1);
+          session.delivered();
+        } else {
+          i++;
+        }
+      }
+    } finally {
+      this.serving = false;
+    }
+  }
+
+  // ── stats ───────────────────────────────────────────────────────────────
+
+  statsYaml(): string {
+    const jobs: JobCounts = { urgent: 0, ready: 0, reserved: 0, delayed: 0, buried: 0 };
+    let jobTimeouts = this.retiredTimeouts;
+    let totalJobs = this.retiredTotal;
+    for (const tube of this.tubes.values()) {
+      const s = tube.queue.stats();
+      jobs.urgent += s.urgent;
+      jobs.ready += s.ready;
+      jobs.reserved += s.reserved;
+      jobs.delayed += s.delayed;
+      jobs.buried += s.buried;
+      jobTimeouts += s.leaseTimeouts;
+      totalJobs += s.added;
+    }
+    const usage = process.resourceUsage();
+    return statsYaml({
+      jobs,
+      counts: this.counts,
+      jobTimeouts,
+      totalJobs,
+      maxJobSize: this.options.maxJobSize,
+      tubes: this.tubes.size,
+      connections: this.connections,
+      producers: this.producers,
+      workers: this.workers,
+      waiting: this.waiters.length,
+      totalConnections: this.totalConnections,
+      pid: process.pid,
+      userCpuMicros: usage.userCPUTime,
+      systemCpuMicros: usage.systemCPUTime,
+      uptimeMs: this.clock.now() - this.startedAt,
+      draining: this.draining,
+      id: this.instanceId,
+      hostname: os.hostname(),
+      os: os.version(),
+      platform: os.machine(),
+    });
+  }
+
+  tubeStatsYaml(tube: Tube): string {
+    const s = tube.queue.stats();
+    const paused = tube.pauseTimer !== undefined;
+    return tubeStatsYaml({
+      name: tube.name,
+      jobs: s,
+      totalJobs: s.added,
+      using: tube.using,
+      watching: tube.watching,
+      waiting: this.waitingOn(tube),
+      cmdDelete: tube.cmdDelete,
+      cmdPauseTube: tube.cmdPauseTube,
+      pauseSeconds: paused ? tube.pauseSeconds : 0,
+      pauseLeftMs: paused ? tube.pauseUntil - this.clock.now() : 0,
+    });
+  }
+
+  jobStatsYaml(tube: Tube, job: Job<unknown>): string {
+    return jobStatsYaml(job, tube.name, this.clock.now());
+  }
+
+  tubeNames(): string[] {
+    this.sweep();
+    return [...this.tubes.keys()];
+  }
+
+  /** Stops serving: forgets every tube, closes the queues the server created. */
+  async close(): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const tube of this.tubes.values()) {
+      this.stopPause(tube);
+      tube.queue.off('ready', tube.onReady);
+      if (tube.owned) closing.push(tube.queue.close({ timeout: 0 }));
+    }
+    this.tubes.clear();
+    this.waiters.length = 0;
+    await Promise.all(closing);
+  }
+}
+
+/**
+ * One connection's protocol state: the tube it uses, the tubes it watches, the jobs it
+ * holds, whether it waits in reserve. Executes commands strictly in order; a command that
+ * waits (for the queue or for a job) holds back the ones behind it. No I/O: replies go to
+ * the transport, time comes from the hub's clock.
+ */
+export class Session {
+  private readonly hub: Hub;
+  private readonly transport: SessionTransport;
+  private used: Tube;
+  private readonly watched: Tube[] = [];
+  /** Jobs this connection reserved, with their tube; leases that ended elsewhere are pruned lazily. */
+  private readonly leases = new Map<number, Held>();
+  private leasesAtPrune = 64;
+  private inbox: Array<Command | undefined> = [];
+  private head = 0;
+  private busy = false;
+  private waitTimeout: TimerHandle | undefined = undefined;
+  private soonTimer: TimerHandle | undefined = undefined;
+  private isWaiting = false;
+  private paused = false;
+  private ended = false;
+  private closed = false;
+  private producer = false;
+  private worker = false;
+  /** Clock time of the last command finished (for the idle timeout). */
+  lastActive: number;
+  private readonly resumeBound = (): void => {
+    this.busy = false;
+    this.lastActive = this.hub.clock.now();
+    this.run();
+  };
+
+  constructor(hub: Hub, transport: SessionTransport) {
+    this.hub = hub;
+    this.transport = transport;
+    const tube = hub.tubes.get(DEFAULT_TUBE) as Tube;
+    this.used = tube;
+    tube.using++;
+    this.watched.push(tube);
+    tube.watching++;
+    hub.connections++;
+    hub.totalConnections++;
+    this.lastActive = hub.clock.now();
+  }
+
+  /** Commands received and not executed yet. */
+  get backlog(): number {
+    return this.inbox.length - this.head;
+  }
+
+  /** Whether the connection is quiet: nothing running, queued, awaited, or held. */
+  get isIdle(): boolean {
+    return !this.busy && !this.isWaiting && this.backlog === 0 && this.heldJobs() === 0;
+  }
+
+  /** Whether it waits in reserve. */
+  get isReserving(): boolean {
+    return this.isWaiting;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  watches(tube: Tube): boolean {
+    return this.watched.includes(tube);
+  }
+
+  /** Takes the next parsed command. */
+  receive(command: Command): void {
+    if (this.closed) return;
+    this.inbox.push(command);
+    this.run();
+  }
+
+  /** Holds back execution while the connection's output is backed up (and resumes it). */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.run();
+  }
+
+  /** The client half-closed: finish what was sent, answer a waiting reserve TIMED_OUT, close. */
+  endOfInput(): void {
+    if (this.closed) return;
+    this.ended = true;
+    if (this.isWaiting) this.stopWaiting(Reply.TimedOut);
+    else this.run();
+  }
+
+  /** The connection is gone: its reserved jobs go back at once, uncounted. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.inbox = [];
+    this.head = 0;
+    if (this.isWaiting) {
+      this.clearWait();
+      this.hub.removeWaiter(this);
+    }
+    for (const { lease } of this.leases.values()) {
+      if (lease.isCurrent) lease.release({ countAttempt: false }).catch((error: unknown) => this.hub.onError(error));
+    }
+    this.leases.clear();
+    const hub = this.hub;
+    this.used.using--;
+    hub.maybeDrop(this.used);
+    for (const tube of this.watched) {
+      tube.watching--;
+      hub.maybeDrop(tube);
+    }
+    this.watched.length = 0;
+    hub.connections--;
+    if (this.producer) hub.producers--;
+    if (this.worker) hub.workers--;
+  }
+
+  private run(): void {
+    while (!this.busy && !this.isWaiting && !this.paused && !this.closed && this.head < this.inbox.length) {
+      const command = this.inbox[this.head] as Command;
+      this.inbox[this.head++] = undefined;
+      let result: Promise<void> | undefined;
+      try {
+        result = this.execute(command);
+      } catch (error) {
+        // A bug must not take the server down or desynchronize the client.
+        this.hub.onError(error);
+        this.reply(Reply.InternalError);
+      }
+      if (result !== undefined) {
+        this.busy = true;
+        result.then(this.resumeBound, this.resumeBound);
+      } else {
+        this.lastActive = this.hub.clock.now();
+      }
+    }
+    if (this.head === this.inbox.length) {
+      const hadBacklog = this.inbox.length > 0;
+      this.inbox.length = 0;
+      this.head = 0;
+      if (hadBacklog && !this.closed) this.transport.caughtUp?.();
+    } else if (this.head > 1024 && this.head * 2 > this.inbox.length) {
+      this.inbox = this.inbox.slice(this.head);
+      this.head = 0;
+    }
+    if (this.ended && !this.closed && !this.busy && !this.isWaiting && this.backlog === 0) this.transport.end();
+  }
+
+  // Returns undefined so that `return this.reply(...)` reads as "answered, nothing pending".
+  private reply(text: string): undefined {
+    this.transport.write(`${text}\r\n`);
+    return undefined;
+  }
+
+  private sendJob(word: string, id: number, body: Uint8Array): void {
+    this.transport.write(`${word} ${id} ${body.length}\r\n`);
+    this.transport.writeBytes(body);
+    this.transport.write('\r\n');
+  }
+
+  private execute(command: Command): Promise<void> | undefined {
+    const hub = this.hub;
+    if (command.name !== 'error') hub.count(command.name);
+    switch (command.name) {
+      case 'error':
+        this.reply(command.reply);
+        return;
+      case 'put':
+        return this.put(command.pri, command.delay, command.ttr, command.body);
+      case 'reserve':
+        this.reserve(Infinity);
+        return;
+      case 'reserve-with-timeout':
+        this.reserve(command.timeout * 1000);
+        return;
+      case 'reserve-job':
+        this.reserveJob(command.id);
+        return;
+      case 'delete':
+        return this.delete(command.id);
+      case 'release': {
+        const lease = this.lease(command.id)?.lease;
+        if (lease === undefined) return this.reply(Reply.NotFound);
+        return lease.release({ priority: command.pri, delay: command.delay * 1000 }).then(
+          // The retry policy may bury a job released once too often.
+          () => this.reply(lease.job.state === 'buried' ? Reply.Buried : Reply.Released),
+          () => this.reply(Reply.NotFound),
+        );
+      }
+      case 'bury': {
+        const lease = this.lease(command.id)?.lease;
+        if (lease === undefined) return this.reply(Reply.NotFound);
+        return lease.bury(undefined, { priority: command.pri }).then(
+          () => this.reply(Reply.Buried),
+          () => this.reply(Reply.NotFound),
+        );
+      }
+      case 'touch': {
+        const lease = this.lease(command.id)?.lease;
+        if (lease === undefined) return this.reply(Reply.NotFound);
+        try {
+          lease.touch();
+        } catch {
+          return this.reply(Reply.NotFound);
+        }
+        return this.reply(Reply.Touched);
+      }
+      case 'use': {
+        const tube = hub.tube(command.tube);
+        if (typeof tube === 'string') return this.reply(tube);
+        if (tube !== this.used) {
+          const previous = this.used;
+          this.used = tube;
+          tube.using++;
+          previous.using--;
+          hub.maybeDrop(previous);
+        }
+        return this.reply(`${Reply.Using} ${tube.name}`);
+      }
+      case 'watch': {
+        if (!this.watched.some((t) => t.name === command.tube)) {
+          const tube = hub.tube(command.tube);
+          if (typeof tube === 'string') return this.reply(tube);
+          this.watched.push(tube);
+          tube.watching++;
+        }
+        return this.reply(`${Reply.Watching} ${this.watched.length}`);
+      }
+      case 'ignore': {
+        const at = this.watched.findIndex((t) => t.name === command.tube);
+        if (at >= 0) {
+          if (this.watched.length === 1) return this.reply(Reply.NotIgnored);
+          const [tube] = this.watched.splice(at, 1);
+          tube.watching--;
+          hub.maybeDrop(tube);
+        }
+        return this.reply(`${Reply.Watching} ${this.watched.length}`);
+      }
+      case 'peek': {
+        const found = hub.findJob(command.id);
+        if (found === undefined) return this.reply(Reply.NotFound);
+        return this.sendFound(found.tube, found.job);
+      }
+      case 'peek-ready':
+        return this.sendFound(this.used, this.used.queue.peekReady());
+      case 'peek-delayed':
+        return this.sendFound(this.used, this.used.queue.peekDelayed());
+      case 'peek-buried':
+        return this.sendFound(this.used, this.used.queue.peekBuried());
+      case 'kick':
+        return this.reply(`${Reply.Kicked} ${this.used.queue.kick(command.bound)}`);
+      case 'kick-job': {
+        const found = hub.findJob(command.id);
+        if (found === undefined || !found.tube.queue.kickJob(command.id)) return this.reply(Reply.NotFound);
+        return this.reply(Reply.Kicked);
+      }
+      case 'stats-job': {
+        const found = hub.findJob(command.id);
+        if (found === undefined) return this.reply(Reply.NotFound);
+        return this.sendYaml(hub.jobStatsYaml(found.tube, found.job));
+      }
+      case 'stats-tube': {
+        const tube = hub.tubes.get(command.tube);
+        if (tube === undefined || hub.maybeDrop(tube)) return this.reply(Reply.NotFound);
+        return this.sendYaml(hub.tubeStatsYaml(tube));
+      }
+      case 'stats':
+        return this.sendYaml(hub.statsYaml());
+      case 'list-tubes':
+        return this.sendYaml(yamlList(hub.tubeNames()));
+      case 'list-tube-used':
+        return this.reply(`${Reply.Using} ${this.used.name}`);
+      case 'list-tubes-watched':
+        return this.sendYaml(yamlList(this.watched.map((t) => t.name)));
+      case 'pause-tube': {
+        const tube = hub.tubes.get(command.tube);
+        if (tube === undefined || hub.maybeDrop(tube)) return this.reply(Reply.NotFound);
+        tube.cmdPauseTube++;
+        hub.pause(tube, command.delay);
+        return this.reply(Reply.Paused);
+      }
+      case 'quit':
+        this.transport.end();
+        this.close();
+        return;
+    }
+  }
+
+  private sendYaml(text: string): undefined {
+    // Plain ASCII apart from os.version() and the hostname: count bytes, not characters.
+    const data = Buffer.from(text, 'utf8');
+    this.transport.write(`${Reply.Ok} ${data.length}\r\n`);
+    this.transport.writeBytes(data);
+    this.transport.write('\r\n');
+    return undefined;
+  }
+
+  private sendFound(tube: Tube, job: Job<unknown> | undefined): undefined {
+    if (job === undefined) return this.reply(Reply.NotFound);
+    let body: Uint8Array;
+    try {
+      body = tube.codec.encode(job.data);
+    } catch (error) {
+      this.hub.onError(error);
+      return this.reply(Reply.InternalError);
+    }
+    this.sendJob(Reply.Found, job.id, body);
+    return undefined;
+  }
+
+  private put(pri: number, delay: number, ttr: number, body: Uint8Array): Promise<void> | undefined {
+    const hub = this.hub;
+    if (hub.draining) return this.reply(Reply.Draining);
+    if (!this.producer) {
+      this.producer = true;
+      hub.producers++;
+    }
+    const tube = this.used;
+    let data: unknown;
+    try {
+      data = tube.codec.decode(body);
+    } catch {
+      // docket's decision: a body the tube's codec cannot read is refused, never lost.
+      return this.reply(Reply.BadFormat);
+    }
+    // Seconds on the wire, milliseconds in docket; a ttr under a second is raised to one.
+    const options = { priority: pri, delay: delay * 1000, ttr: Math.max(ttr, 1) * 1000 };
+    return tube.queue.tryAdd(data, options).then(
+      (job) => this.reply(`${Reply.Inserted} ${job.id}`),
+      (error: unknown) => {
+        if (error instanceof QueueFullError) return this.reply(Reply.OutOfMemory);
+        if (error instanceof QueueClosedError) return this.reply(Reply.Draining);
+        hub.onError(error);
+        this.reply(Reply.InternalError);
+      },
+    );
+  }
+
+  private delete(id: number): Promise<void> | undefined {
+    const held = this.lease(id);
+    if (held !== undefined) {
+      const tube = held.tube;
+      return held.lease.ack().then(
+        () => {
+          tube.cmdDelete++;
+          this.hub.maybeDrop(tube);
+          this.reply(Reply.Deleted);
+        },
+        () => this.reply(Reply.NotFound),
+      );
+    }
+    const found = this.hub.findJob(id);
+    if (found === undefined || found.job.state === 'reserved' || !found.tube.queue.remove(id)) return this.reply(Reply.NotFound);
+    found.tube.cmdDelete++;
+    this.hub.maybeDrop(found.tube);
+    this.reply(Reply.Deleted);
+  }
+
+  /** This connection's current lease on job `id`. */
+  private lease(id: number): Held | undefined {
+    const held = this.leases.get(id);
+    if (held === undefined) return undefined;
+    if (held.lease.isCurrent) return held;
+    this.leases.delete(id);
+    return undefined;
+  }
+
+  private heldJobs(): number {
+    let held = 0;
+    for (const [id, { lease }] of this.leases) {
+      if (lease.isCurrent) held++;
+      else this.leases.delete(id);
+    }
+    return held;
+  }
+
+  private hold(tube: Tube, lease: ReservedJob<unknown>): void {
+    this.leases.set(lease.id, { lease, tube });
+    // Leases that ended elsewhere (TTR, close) are forgotten now and then, keeping the map small.
+    if (this.leases.size > this.leasesAtPrune) {
+      this.heldJobs();
+      this.leasesAtPrune = Math.max(64, this.leases.size * 2);
+    }
+  }
+
+  private reserve(timeout: number): undefined {
+    const hub = this.hub;
+    if (!this.worker) {
+      this.worker = true;
+      hub.workers++;
+    }
+    hub.serveIfPending();
+    // A ready job wins over DEADLINE_SOON (the reference's behaviour).
+    if (this.reserveReady()) return undefined;
+    if (this.deadlineSoon()) return this.reply(Reply.DeadlineSoon);
+    // A client that half-closed cannot be waiting for anything (the reference answers so too).
+    if (timeout <= 0 || this.ended) return this.reply(Reply.TimedOut);
+    this.isWaiting = true;
+    hub.addWaiter(this);
+    if (timeout !== Infinity) {
+      const clock = hub.clock;
+      const deadline = clock.now() + timeout;
+      const expire = (): void => {
+        // Timers top out at about 24.8 days; a longer wait waits again.
+        const left = deadline - clock.now();
+        if (left > 0) this.waitTimeout = clock.setTimer(expire, left);
+        else this.stopWaiting(Reply.TimedOut);
+      };
+      this.waitTimeout = clock.setTimer(expire, timeout);
+    }
+    this.armDeadlineSoon();
+    return undefined;
+  }
+
+  /** Reserves the best ready job of the watched tubes: lowest priority, then lowest id. */
+  private reserveReady(): boolean {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      let best: Tube | undefined;
+      let bestJob: Job<unknown> | undefined;
+      for (const tube of this.watched) {
+        if (tube.queue.isPaused) continue;
+        const job = tube.queue.peekReady();
+        if (job !== undefined && (bestJob === undefined || job.priority < bestJob.priority || (job.priority === bestJob.priority && job.id < bestJob.id))) {
+          best = tube;
+          bestJob = job;
+        }
+      }
+      if (best === undefined) return false;
+      const lease = best.queue.tryReserve();
+      if (lease === undefined) return false;
+      if (this.deliver(best, lease, Reply.Reserved)) return true;
+    }
+    return false;
+  }
+
+  /** Sends a reserved job; a payload the codec cannot encode is buried with the reason. */
+  private deliver(tube: Tube, lease: ReservedJob<unknown>, word: string): boolean {
+    let body: Uint8Array;
+    try {
+      body = tube.codec.encode(lease.data);
+    } catch (error) {
+      lease.bury(`cannot encode for the wire: ${(error as Error).message}`).catch((e: unknown) => this.hub.onError(e));
+      return false;
+    }
+    this.hold(tube, lease);
+    this.sendJob(word, lease.id, body);
+    return true;
+  }
+
+  private reserveJob(id: number): undefined {
+    const found = this.hub.findJob(id);
+    if (found === undefined || found.job.state === 'reserved') return this.reply(Reply.NotFound);
+    let lease: ReservedJob<unknown>;
+    try {
+      lease = found.tube.queue.reserveJob(id);
+    } catch {
+      return this.reply(Reply.NotFound);
+    }
+    if (!this.deliver(found.tube, lease, Reply.Reserved)) this.reply(Reply.InternalError);
+    return undefined;
+  }
+
+  /** Whether one of this connection's jobs is in the last second of its lease. */
+  private deadlineSoon(): boolean {
+    if (this.leases.size === 0) return false;
+    const now = this.hub.clock.now();
+    for (const [id, { lease }] of this.leases) {
+      if (!lease.isCurrent) this.leases.delete(id);
+      else if (lease.deadline - now <= SAFETY_MARGIN_MS) return true;
+    }
+    return false;
+  }
+
+  private armDeadlineSoon(): void {
+    let soonest = Infinity;
+    for (const [id, { lease }] of this.leases) {
+      if (!lease.isCurrent) this.leases.delete(id);
+      else if (lease.deadline < soonest) soonest = lease.deadline;
+    }
+    if (soonest === Infinity) return;
+    const clock = this.hub.clock;
+    this.soonTimer = clock.setTimer(() => {
+      this.soonTimer = undefined;
+      if (!this.isWaiting) return;
+      if (this.deadlineSoon()) this.stopWaiting(Reply.DeadlineSoon);
+      else this.armDeadlineSoon();
+    }, Math.max(0, soonest - SAFETY_MARGIN_MS - clock.now()));
+  }
+
+  /** Called by the hub for a waiting session: takes a job if one is ready for it. */
+  tryDeliver(): boolean {
+    if (!this.isWaiting || this.closed) return false;
+    if (!this.reserveReady()) return false;
+    this.clearWait();
+    return true;
+  }
+
+  /** Called by the hub once a delivery took this session off the waiting list. */
+  delivered(): void {
+    this.lastActive = this.hub.clock.now();
+    this.run();
+  }
+
+  private clearWait(): void {
+    const clock = this.hub.clock;
+    if (this.waitTimeout !== undefined) clock.clearTimer(this.waitTimeout);
+    if (this.soonTimer !== undefined) clock.clearTimer(this.soonTimer);
+    this.waitTimeout = undefined;
+    this.soonTimer = undefined;
+    this.isWaiting = false;
+  }
+
+  private stopWaiting(reply: string): void {
+    if (!this.isWaiting) return;
+    this.clearWait();
+    this.hub.removeWaiter(this);
+    this.reply(reply);
+    this.lastActive = this.hub.clock.now();
+    this.run();
+  }
+}

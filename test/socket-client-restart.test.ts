@@ -1,0 +1,118 @@
+/**
+ * The main interop proof for reconnection: a real beanstalkd killed and started again
+ * on the same port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeaseExpiredError } from '../src/errors.js';
+import { connect, type RemoteQueue } from '../src/socket/client.js';
+import { BEANSTALKD_PATH, hasBeanstalkd, startBeanstalkd, type RunningBeanstalkd } from './helpers/beanstalkd.js';
+
+/** Starts beanstalkd on a given port (the one a killed server had) and waits until it accepts. */
+async function startOn(port: number): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(BEANSTALKD_PATH, ['-l', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return { child, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`beanstalkd did not come back on port ${port}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe.skipIf(!hasBeanstalkd)('socket client across a beanstalkd restart', () => {
+  let first: RunningBeanstalkd | undefined;
+  let second: { stop(): Promise<void> } | undefined;
+  let queue: RemoteQueue<string> | undefined;
+
+  afterEach(async () => {
+    await queue?.close({ timeout: 1000 });
+    await first?.stop();
+    await second?.stop();
+    queue = undefined;
+    first = undefined;
+    second = undefined;
+  });
+
+  it('reconnects, re-issues use/watch, reports the held job as a lost lease, and keeps working', async () => {
+    first = await startBeanstalkd();
+    const port = first.port;
+    queue = await connect<string>(`beanstalk://127.0.0.1:${port}/restart-tube`, {
+      reconnect: { initialDelay: 20, maxDelay: 100 },
+    });
+    const q = queue;
+    await q.add('before');
+    const held = await q.reserve({ timeout: 0 });
+    expect(held?.data).toBe('before');
+    const signal = held!.signal;
+
+    const aborted = once(signal, 'abort');
+    await first.stop();
+    // The consumer connection that held the lease saw the drop: the lease is gone.
+    await aborted;
+    expect(signal.reason).toBeInstanceOf(LeaseExpiredError);
+    expect(held!.isCurrent).toBe(false);
+    await expect(held!.ack()).rejects.toBeInstanceOf(LeaseExpiredError);
+
+    // Commands issued while the server is down wait for the reconnect.
+    const pendingAdd = q.add('during');
+    second = await startOn(port);
+    const added = await pendingAdd;
+    // A fresh server numbers its jobs from 1: this went to the new process.
+    expect(added.id).toBe(1);
+    const stats = await q.stats();
+    expect(stats.name).toBe('restart-tube');
+    expect(stats.ready).toBe(1);
+
+    const got: string[] = [];
+    q.process((job) => void got.push(job.data), { concurrency: 3 });
+    await q.add('after');
+    const deadline = Date.now() + 5000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(got.sort()).toEqual(['after', 'during']);
+  });
+
+  it('a process() consumer waiting across the restart gets jobs from the new server', async () => {
+    first = await startBeanstalkd();
+    const port = first.port;
+    queue = await connect<string>(`beanstalk://127.0.0.1:${port}/waiting`, { reconnect: { initialDelay: 20, maxDelay: 100 } });
+    const q = queue;
+    const got: string[] = [];
+    q.process((job) => void got.push(job.data), { concurrency: 4 });
+    await q.add('one');
+    let deadline = Date.now() + 5000;
+    while (got.length < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const dropped = once(q, 'disconnected');
+    await first.stop();
+    await dropped;
+    second = await startOn(port);
+    // A second client produces on the new server; the first one's consumers must have
+    // come back, watching the tube again.
+    const producer = await connect<string>(`beanstalk://127.0.0.1:${port}/waiting`);
+    await producer.add('two');
+    await producer.close();
+    deadline = Date.now() + 5000;
+    while (got.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(got).toEqual(['one', 'two']);
+  });
+});

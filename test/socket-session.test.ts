@@ -1,0 +1,184 @@
+/**
+ * The session state machine without sockets: a fake clock drives reserve timeouts,
+ * DEADLINE_SOON, TTR and pause-tube, so no test here sleeps.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import { jsonCodec } from '../src/codec.js';
+import { Parser } from '../src/socket/parser.js';
+import { Hub, Session, type SessionTransport } from '../src/socket/session.js';
+
+class Memory implements SessionTransport {
+  out = '';
+  ended = false;
+  write(text: string): void {
+    this.out += text;
+  }
+  writeBytes(bytes: Uint8Array): void {
+    this.out += Buffer.from(bytes).toString('latin1');
+  }
+  end(): void {
+    this.ended = true;
+  }
+}
+
+const hubs: Hub[] = [];
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+});
+
+function setup() {
+  const clock = new ManualClock(1_000_000);
+  const hub = new Hub({ queues: new Map(), createQueue: undefined, autoCreate: true, queueOptions: { clock }, codec: jsonCodec, maxJobSize: 65_535, maxTubes: 100, clock });
+  hubs.push(hub);
+  const client = () => {
+    const transport = new Memory();
+    const session = new Session(hub, transport);
+    const parser = new Parser((command) => session.receive(command));
+    return {
+      session,
+      transport,
+      /** Sends a command and returns what was answered once the queue settled. */
+      async send(text: string): Promise<string> {
+        parser.push(Buffer.from(text, 'latin1'));
+        return this.take();
+      },
+      async take(): Promise<string> {
+        for (let i = 0; i < 10; i++) await Promise.resolve();
+        const out = transport.out;
+        transport.out = '';
+        return out;
+      },
+    };
+  };
+  return { clock, hub, client };
+}
+
+describe('Session timing on a fake clock', () => {
+  it('reserve-with-timeout answers TIMED_OUT exactly when its time is up', async () => {
+    const { clock, client } = setup();
+    const c = client();
+    expect(await c.send('reserve-with-timeout 5\r\n')).toBe('');
+    clock.advance(4999);
+    expect(await c.take()).toBe('');
+    clock.advance(1);
+    expect(await c.take()).toBe('TIMED_OUT\r\n');
+  });
+
+  it('waits longer than a Node timer can (2^31 ms) for reserve-with-timeout and pause-tube', async () => {
+    const { clock, client } = setup();
+    const c = client();
+    const days30 = 30 * 24 * 3600;
+    expect(await c.send(`reserve-with-timeout ${days30}\r\n`)).toBe('');
+    clock.advance(2 ** 31);
+    expect(await c.take()).toBe('');
+    clock.advance(days30 * 1000 - 2 ** 31 - 1);
+    expect(await c.take()).toBe('');
+    clock.advance(1);
+    expect(await c.take()).toBe('TIMED_OUT\r\n');
+    const id = Number(/INSERTED (\d+)/.exec(await c.send('put 0 0 10 1\r\na\r\n'))?.[1]);
+    expect(await c.send(`pause-tube default ${days30}\r\n`)).toBe('PAUSED\r\n');
+    expect(await c.send('reserve\r\n')).toBe('');
+    clock.advance(2 ** 31);
+    expect(await c.take()).toBe('');
+    clock.advance(days30 * 1000 - 2 ** 31);
+    expect(await c.take()).toBe(`RESERVED ${id} 1\r\na\r\n`);
+  });
+
+  it('a waiting reserve gets DEADLINE_SOON when the safety margin of a held job begins', async () => {
+    const { clock, client } = setup();
+    const c = client();
+    expect(await c.send('put 0 0 10 1\r\na\r\n')).toMatch(/^INSERTED \d+\r\n$/);
+    expect(await c.send('reserve\r\n')).toMatch(/^RESERVED \d+ 1\r\na\r\n$/);
+    expect(await c.send('reserve\r\n')).toBe('');
+    clock.advance(8999);
+    expect(await c.take()).toBe('');
+    clock.advance(1);
+    expect(await c.take()).toBe('DEADLINE_SOON\r\n');
+    // Inside the margin a new reserve answers at once.
+    expect(await c.send('reserve\r\n')).toBe('DEADLINE_SOON\r\n');
+  });
+
+  it('a lease that runs out goes to the oldest waiter; touch pushes the deadline back', async () => {
+    const { clock, client } = setup();
+    const worker = client();
+    const waiter = client();
+    const id = Number(/INSERTED (\d+)/.exec(await worker.send('put 0 0 10 1\r\na\r\n'))?.[1]);
+    await worker.send('reserve\r\n');
+    expect(await waiter.send('reserve\r\n')).toBe('');
+    clock.advance(5000);
+    expect(await worker.send(`touch ${id}\r\n`)).toBe('TOUCHED\r\n');
+    clock.advance(9999);
+    expect(await waiter.take()).toBe('');
+    clock.advance(1);
+    expect(await waiter.take()).toBe(`RESERVED ${id} 1\r\na\r\n`);
+    expect(await worker.send(`delete ${id}\r\n`)).toBe('NOT_FOUND\r\n');
+  });
+
+  it('pause-tube holds a waiting reserve until the pause ends', async () => {
+    const { clock, client } = setup();
+    const c = client();
+    const id = Number(/INSERTED (\d+)/.exec(await c.send('put 0 0 10 1\r\na\r\n'))?.[1]);
+    expect(await c.send('pause-tube default 3\r\n')).toBe('PAUSED\r\n');
+    expect(await c.send('reserve\r\n')).toBe('');
+    clock.advance(2999);
+    expect(await c.take()).toBe('');
+    clock.advance(1);
+    expect(await c.take()).toBe(`RESERVED ${id} 1\r\na\r\n`);
+  });
+
+  it('a delayed job becomes ready on time and goes to a waiter', async () => {
+    const { clock, client } = setup();
+    const producer = client();
+    const waiter = client();
+    expect(await waiter.send('reserve\r\n')).toBe('');
+    const id = Number(/INSERTED (\d+)/.exec(await producer.send('put 0 2 10 1\r\nd\r\n'))?.[1]);
+    clock.advance(1999);
+    expect(await waiter.take()).toBe('');
+    clock.advance(1);
+    expect(await waiter.take()).toBe(`RESERVED ${id} 1\r\nd\r\n`);
+  });
+
+  it('serves waiters first come, first served, and skips those watching other tubes', async () => {
+    const { client } = setup();
+    const elsewhere = client();
+    await elsewhere.send('watch other\r\nignore default\r\n');
+    const first = client();
+    const second = client();
+    expect(await elsewhere.send('reserve\r\n')).toBe('');
+    expect(await first.send('reserve\r\n')).toBe('');
+    expect(await second.send('reserve\r\n')).toBe('');
+    const producer = client();
+    await producer.send('put 0 0 10 1\r\n1\r\nput 0 0 10 1\r\n2\r\n');
+    expect(await first.take()).toMatch(/^RESERVED \d+ 1\r\n1\r\n$/);
+    expect(await second.take()).toMatch(/^RESERVED \d+ 1\r\n2\r\n$/);
+    expect(await elsewhere.take()).toBe('');
+  });
+
+  it('a reserve queued behind a pending command of a half-closed client answers TIMED_OUT', async () => {
+    const { client } = setup();
+    const c = client();
+    c.session.receive({ name: 'put', pri: 0, delay: 0, ttr: 10, body: new Uint8Array([0x61]) });
+    c.session.receive({ name: 'reserve-with-timeout', timeout: 0 });
+    c.session.receive({ name: 'watch', tube: 'empty' });
+    c.session.receive({ name: 'ignore', tube: 'default' });
+    c.session.receive({ name: 'reserve' });
+    c.session.endOfInput();
+    const out = await c.take();
+    expect(out).toMatch(/^INSERTED \d+\r\nRESERVED \d+ 1\r\na\r\nWATCHING 2\r\nWATCHING 1\r\nTIMED_OUT\r\n$/);
+    expect(c.transport.ended).toBe(true);
+  });
+
+  it('closing a session gives its jobs back at once and drops its waiting reserve', async () => {
+    const { client, hub } = setup();
+    const worker = client();
+    const other = client();
+    const id = Number(/INSERTED (\d+)/.exec(await worker.send('put 0 0 10 1\r\na\r\n'))?.[1]);
+    await worker.send('reserve\r\n');
+    await worker.send('reserve\r\n'); // waits
+    expect(hub.waiting).toBe(1);
+    worker.session.close();
+    expect(hub.waiting).toBe(0);
+    expect(await other.send('reserve-with-timeout 0\r\n')).toBe(`RESERVED ${id} 1\r\na\r\n`);
+  });
+});
