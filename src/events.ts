@@ -22,6 +22,10 @@ export interface QueueEvents<T> {
   dead: [job: Job<T>, reason: DeadReason];
   /** A handler reported progress. */
   progress: [job: Job<T>, value: unknown];
+  /** `pause()` stopped the hand-out of jobs. */
+  paused: [];
+  /** `resume()` restarted it: waiting consumers elsewhere (socket clients) may take jobs again. */
+  resumed: [];
   /** Nothing is ready, delayed or running any more. */
   drained: [];
   /** A failure with no other channel (an `onDead` callback threw, a dead-letter move failed). */

@@ -370,12 +370,15 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
 
   /** Stops handing out jobs (to `process()` handlers and to `reserve()`) until `resume()`. */
   pause(): void {
+    if (this.paused) return;
     this.paused = true;
+    this.emit('paused');
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.emit('resumed');
     this.wake();
   }
 
@@ -717,7 +720,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   private putBack(job: JobRecord<T>, delay: number): void | Promise<void> {
-    if (delay <= 0) return this.table.move(job, 'release');
+    // `delay` is the last one asked for (beanstalkd's stats-job shows it).
+    if (delay <= 0) {
+      if (job.extra !== undefined) job.extra.delay = 0;
+      return this.table.move(job, 'release');
+    }
     job.more.delay = delay;
     return this.table.move(job, 'delay', this.opts.clock.now() + delay);
   }

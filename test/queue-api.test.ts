@@ -373,3 +373,27 @@ describe('the store seam', () => {
     expect(fresh.id).toBeGreaterThan(b.id);
   });
 });
+
+describe('pause events and last delay', () => {
+  it('emits paused and resumed once per change', async () => {
+    const q = queue<number>();
+    const events: string[] = [];
+    q.on('paused', () => events.push('paused'));
+    q.on('resumed', () => events.push('resumed'));
+    q.pause();
+    q.pause();
+    q.resume();
+    q.resume();
+    expect(events).toEqual(['paused', 'resumed']);
+  });
+
+  it('a release without delay resets the job delay, as beanstalkd shows it', async () => {
+    const q = queue<string>({ retry: { attempts: 3 } });
+    const job = await q.add('x', { delay: 100_000 });
+    q.kickJob(job.id);
+    await q.tryReserve()!.release({ delay: 0 });
+    expect(q.peek(job.id)?.delay).toBe(0);
+    await q.tryReserve()!.release({ delay: 5 });
+    expect(q.peek(job.id)?.delay).toBe(5);
+  });
+});

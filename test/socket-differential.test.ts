@@ -87,12 +87,10 @@ async function run(port: number, steps: Step[]): Promise<string[]> {
       if (reply.data !== undefined) {
         let data = reply.data.toString('latin1');
         if (line.startsWith('stats-job')) {
-          // Keep the reference keys; ids by index; age is wall-clock. `delay` is left out
-          // for now: docket's core keeps the previous delay when a job is released with
-          // delay 0, where beanstalkd shows 0 (reported to the core; see docs/socket.md).
+          // Keep the reference keys; ids by index; age is wall-clock.
           data = data
             .split('\n')
-            .filter((row) => !row.startsWith('docket-') && !row.startsWith('age:') && !row.startsWith('delay:'))
+            .filter((row) => !row.startsWith('docket-') && !row.startsWith('age:'))
             .map((row) => (row.startsWith('id: ') ? `id: ${toIndex(row.slice(4))}` : row))
             .join('\n');
           text = 'OK';

@@ -153,6 +153,8 @@ export class Hub {
       onReady: () => this.scheduleServe(),
     };
     queue.on('ready', tube.onReady);
+    // A queue resumed in-process must wake the clients waiting in reserve.
+    queue.on('resumed', tube.onReady);
     this.tubes.set(name, tube);
     return tube;
   }
@@ -196,6 +198,7 @@ export class Hub {
     this.tubes.delete(tube.name);
     this.stopPause(tube);
     tube.queue.off('ready', tube.onReady);
+    tube.queue.off('resumed', tube.onReady);
     if (tube.owned) tube.queue.close({ timeout: 0 }).catch((error: unknown) => this.onError(error));
   }
 
@@ -385,6 +388,7 @@ export class Hub {
     for (const tube of this.tubes.values()) {
       this.stopPause(tube);
       tube.queue.off('ready', tube.onReady);
+      tube.queue.off('resumed', tube.onReady);
       if (tube.owned) closing.push(tube.queue.close({ timeout: 0 }));
     }
     this.tubes.clear();
