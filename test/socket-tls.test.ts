@@ -56,6 +56,20 @@ describe.skipIf(!hasOpenssl)('TLS', () => {
     server = undefined;
   });
 
+  it('closes promptly after a client aborted its handshake', async () => {
+    server = await serve({ port: 0, tls: { key: pki.serverKey, cert: pki.serverCert } });
+    // The client does not trust the server's CA, so it aborts the handshake half-way.
+    const socket = tls.connect({ host: '127.0.0.1', port: server.port, servername: 'localhost' });
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('close', resolve));
+    const closing = server.close();
+    server = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => (timer = setTimeout(resolve, 2_000, 'hung')))]);
+    clearTimeout(timer);
+    expect(outcome).toBe('closed');
+  });
+
   it('serves the protocol over TLS', async () => {
     server = await serve({ port: 0, tls: { key: pki.serverKey, cert: pki.serverCert } });
     const c = await connectTls(server.port, { ca: pki.ca });

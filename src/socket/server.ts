@@ -386,6 +386,7 @@ export class SocketServer {
   private readonly connections = new Set<Connection>();
   private readonly onError: (error: unknown) => void;
   private closePromise: Promise<void> | undefined = undefined;
+  private readonly sockets = new Set<net.Socket>();
   private bound: net.AddressInfo | undefined = undefined;
 
   /** @internal Use {@link serve}. */
@@ -425,6 +426,12 @@ export class SocketServer {
       // A failed handshake is the client's problem, not the server's.
       this.net.on('tlsClientError', (_error: Error, socket: tls.TLSSocket) => socket.destroy());
     }
+    // Every TCP socket, TLS handshakes still in progress included: close() must end them all,
+    // or net.Server#close waits for a half-done handshake forever.
+    this.net.on('connection', (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
   }
 
   /** @internal */
@@ -489,6 +496,7 @@ export class SocketServer {
     this.hub.draining = true;
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const connection of [...this.connections]) connection.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await closed;
     await this.hub.close();
   }
