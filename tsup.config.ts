@@ -7,6 +7,7 @@ export default defineConfig({
     'socket/index': 'src/socket/index.ts',
     'threads/index': 'src/threads/index.ts',
     'journal/index': 'src/journal/index.ts',
+    'journal/cli': 'src/journal/cli.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -56,12 +56,19 @@ export class JobTable<T> {
     return this.byDedupeId.get(key);
   }
 
-  /** Adds a new job as ready, or delayed until `dueAt`, and records it (`put`). */
+  /**
+   * Adds a new job as ready, or delayed until `dueAt`, and records it (`put`). The store
+   * sees it first: one that throws refuses the job (a payload it cannot encode), and then
+   * nothing has changed.
+   */
   put(job: JobRecord<T>, dueAt: number): void | Promise<void> {
-    this.index(job);
+    const to = nextState('new', dueAt === Infinity ? 'ready' : 'delay') as JobState;
+    job.state = to;
     job.dueAt = dueAt;
-    this.enter(job, nextState('new', dueAt === Infinity ? 'ready' : 'delay') as JobState);
-    return this.record('put', job);
+    const stored = this.hooks.store?.append({ type: 'put', job });
+    this.index(job);
+    this.enter(job, to);
+    return stored;
   }
 
   /** Moves a job by `event`; a job entering delayed or reserved is due at `dueAt`. */

@@ -522,8 +522,15 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       if (delay > 0) job.more.delay = delay;
       if (options.id !== undefined) job.more.dedupeId = options.id;
     }
+    let stored: void | Promise<void>;
+    try {
+      stored = this.table.put(job, delay > 0 ? now + delay : Infinity);
+    } catch (refusal) {
+      // The store refused this job before writing anything (a payload it cannot encode):
+      // only this add fails, not the queue.
+      return Promise.reject(refusal);
+    }
     this.added++;
-    const stored = this.table.put(job, delay > 0 ? now + delay : Infinity);
     this.emit('added', job);
     this.wake();
     if (stored === undefined) return Promise.resolve(job);

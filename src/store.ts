@@ -16,7 +16,10 @@ export interface JobChange<T> {
  * Where a queue records its state changes (the journal). `append` is called synchronously,
  * in order, inside every change. A returned promise makes the operation that caused the
  * change (`add`, `ack`, `release`...) resolve only once it settles, and reject if it rejects;
- * a throw or rejection puts the queue in its failed state (fail closed).
+ * a rejection puts the queue in its failed state (fail closed). A synchronous throw from a
+ * `put` refuses that one job (nothing was written: say, a payload the store cannot encode):
+ * the `add` rejects with the thrown error and the queue carries on. Any other throw fails
+ * the queue like a rejection.
  */
 export interface Store<T> {
   append(change: JobChange<T>): void | Promise<void>;

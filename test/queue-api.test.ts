@@ -356,6 +356,23 @@ describe('the store seam', () => {
     expect((await q.reserve())?.data).toBe('kept');
   });
 
+  it('a store that refuses one put (throws) fails that add only', async () => {
+    const store = new MemoryStore();
+    const refusing: Store<string> = {
+      append: (change) => {
+        if (change.type === 'put' && change.job.data === 'bad') throw new TypeError('cannot encode');
+        return store.append(change);
+      },
+      close: async () => undefined,
+    };
+    const q = queue<string>({ store: refusing });
+    await expect(q.add('bad')).rejects.toThrow(TypeError);
+    expect(q.stats()).toMatchObject({ total: 0, added: 0 });
+    const good = await q.add('good');
+    expect(q.peekReady()).toBe(good);
+    expect(store.changes.map((c) => c.type)).toEqual(['put']);
+  });
+
   it('restore brings jobs back with their ids; a reserved one comes back ready with its attempt counted', async () => {
     const source = queue<string>({ retry: { attempts: 3 } });
     const a = await source.add('a');

@@ -1,0 +1,12 @@
+export { openQueue, journalOf } from './open-queue.js';
+export type { OpenQueueOptions } from './open-queue.js';
+export { Journal } from './journal.js';
+export type { JournalStats, JournalEvents, OpenReport } from './journal.js';
+export { openJournal } from './open-journal.js';
+export type { JournalOptions, OpenedJournal } from './open-journal.js';
+export type { SyncPolicy, CompactionInfo, WriterStats } from './file.js';
+export type { ReplayDamage } from './replay.js';
+export { inspectJournal } from './inspect.js';
+export type { JournalInspection, InspectedJob } from './inspect.js';
+export { FaultyFileSystem, nodeFileSystem } from './file-system.js';
+export type { JournalFileSystem, JournalFileHandle, FaultyOperation } from './file-system.js';

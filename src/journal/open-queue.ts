@@ -1,0 +1,60 @@
+import { Queue } from '../queue.js';
+import type { QueueOptions } from '../options.js';
+import type { Journal } from './journal.js';
+import { openJournal, type JournalOptions } from './open-journal.js';
+
+/**
+ * Options of {@link openQueue}: the queue's own options plus the journal's.
+ * @typeParam T - the payload type
+ */
+export type OpenQueueOptions<T> = Omit<QueueOptions<T>, 'store'> & JournalOptions<T>;
+
+const journals = new WeakMap<object, Journal<unknown>>();
+
+/**
+ * Opens a durable queue: opens (or creates) the journal at `path`, replays it, and
+ * returns a queue holding every job that was in it, with the same ids and states
+ * (a job that was reserved when the process died comes back ready, its attempt counted,
+ * or buried as `'lease-expired'` if that was its last). From then on every change is
+ * appended to the journal as `sync` says.
+ *
+ * Rejects with `StoreFailedError` if the file cannot be opened, is not a journal, or (with
+ * `strict`) is damaged in the middle. A torn last record is cut off and reported, never fatal.
+ *
+ * @typeParam T - the payload type
+ * @example
+ * ```ts
+ * const q = await openQueue<Email>('/var/lib/app/mail.journal', { sync: 'always' });
+ * await q.add({ to: 'a@example.com' }); // resolves once the record is on disk
+ * journalOf(q)?.on('truncated', (damage) => log.warn('journal tail cut', damage));
+ * ```
+ */
+export async function openQueue<T = unknown>(path: string, options: OpenQueueOptions<T> = {}): Promise<Queue<T>> {
+  const { sync, interval, strict, codec, compactionSlack, fileSystem, ...queueOptions } = options;
+  const { journal, snapshots } = await openJournal<T>(path, { sync, interval, strict, codec, compactionSlack, fileSystem });
+  let queue: Queue<T>;
+  const ids: number[] = [];
+  try {
+    queue = new Queue<T>({ ...queueOptions, store: journal });
+    queue.restore(collectIds(snapshots, ids));
+  } catch (error) {
+    await journal.close();
+    throw error;
+  }
+  const restored = queue;
+  journal.adopt(ids, (id) => restored.peek(id));
+  journals.set(queue, journal as Journal<unknown>);
+  return queue;
+}
+
+function* collectIds<S extends { id: number }>(snapshots: Iterable<S>, ids: number[]): Iterable<S> {
+  for (const snapshot of snapshots) {
+    ids.push(snapshot.id);
+    yield snapshot;
+  }
+}
+
+/** The journal behind a queue made by {@link openQueue} (stats, events, `compact()`), or `undefined`. */
+export function journalOf<T>(queue: Queue<T>): Journal<T> | undefined {
+  return journals.get(queue) as Journal<T> | undefined;
+}
