@@ -6,6 +6,7 @@
  *
  * This module is imported by every case script, so it holds no heavy imports.
  */
+import { seededRandom as mulberry32 } from '../test/helpers/random.js';
 
 /** One side of a comparison: a case script plus its arguments. */
 export interface Subject {
@@ -127,14 +128,7 @@ export function perSecond(count: number, ms: number): number {
  * @returns a function giving floats in [0, 1)
  */
 export function seededRandom(seed = 0x9e3779b9): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /**

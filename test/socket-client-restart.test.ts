@@ -2,43 +2,11 @@
  * The main interop proof for reconnection: a real beanstalkd killed and started again
  * on the same port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseExpiredError } from '../src/errors.js';
 import { connect, type RemoteQueue } from '../src/socket/client.js';
-import { BEANSTALKD_PATH, hasBeanstalkd, startBeanstalkd, type RunningBeanstalkd } from './helpers/beanstalkd.js';
-
-/** Starts beanstalkd on a given port (the one a killed server had) and waits until it accepts. */
-async function startOn(port: number): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(BEANSTALKD_PATH, ['-l', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  const exited = once(child, 'exit');
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  };
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        resolve(false);
-      });
-    });
-    if (ok) return { child, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`beanstalkd did not come back on port ${port}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { hasBeanstalkd, startBeanstalkd, type RunningBeanstalkd } from './helpers/beanstalkd.js';
 
 describe.skipIf(!hasBeanstalkd)('socket client across a beanstalkd restart', () => {
   let first: RunningBeanstalkd | undefined;
@@ -67,16 +35,19 @@ describe.skipIf(!hasBeanstalkd)('socket client across a beanstalkd restart', () 
     const signal = held!.signal;
 
     const aborted = once(signal, 'abort');
+    // The producer connection must have seen the drop too, or the next add goes out on a dead socket.
+    const dropped = once(q, 'disconnected');
     await first.stop();
     // The consumer connection that held the lease saw the drop: the lease is gone.
     await aborted;
+    await dropped;
     expect(signal.reason).toBeInstanceOf(LeaseExpiredError);
     expect(held!.isCurrent).toBe(false);
     await expect(held!.ack()).rejects.toBeInstanceOf(LeaseExpiredError);
 
     // Commands issued while the server is down wait for the reconnect.
     const pendingAdd = q.add('during');
-    second = await startOn(port);
+    second = await startBeanstalkd({ port });
     const added = await pendingAdd;
     // A fresh server numbers its jobs from 1: this went to the new process.
     expect(added.id).toBe(1);
@@ -105,7 +76,7 @@ describe.skipIf(!hasBeanstalkd)('socket client across a beanstalkd restart', () 
     const dropped = once(q, 'disconnected');
     await first.stop();
     await dropped;
-    second = await startOn(port);
+    second = await startBeanstalkd({ port });
     // A second client produces on the new server; the first one's consumers must have
     // come back, watching the tube again.
     const producer = await connect<string>(`beanstalk://127.0.0.1:${port}/waiting`);

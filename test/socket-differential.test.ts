@@ -6,23 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type SocketServer } from '../src/socket/server.js';
 import { hasBeanstalkd, RawConnection, type RunningBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/random.js';
 
 /** A command with `#k` standing for the k-th job created (translated per server). */
 type Step = { line: string; body?: string; conn: number };
 
 function script(seed: number, length: number): Step[] {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const int = (n: number) => Math.floor(random() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)];
   const tubes = ['default', 't1', 't2'];

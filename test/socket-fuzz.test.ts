@@ -10,23 +10,13 @@ import { Parser } from '../src/socket/parser.js';
 import type { Command } from '../src/socket/protocol.js';
 import { serve, type SocketServer } from '../src/socket/server.js';
 import { RawConnection } from './helpers/beanstalkd.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/random.js';
 
 const HUGE = ['4294967295', '4294967296', '18446744073709551615', '18446744073709551616', '99999999999999999999999999', '-1', '+7', '0x10', '1e9', ''];
 const TUBES = ['default', 'fz', 'fz-2', 'a'.repeat(200), 'a'.repeat(201), '-x', 'bad*name', ''];
 
 function generator(seed: number) {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const int = (n: number) => Math.floor(random() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)];
   const num = () => (random() < 0.2 ? pick(HUGE) : String(random() < 0.5 ? int(10) : int(100_000)));

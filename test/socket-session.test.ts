@@ -5,8 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { jsonCodec } from '../src/codec.js';
+import { Hub } from '../src/socket/hub.js';
 import { Parser } from '../src/socket/parser.js';
-import { Hub, Session, type SessionTransport } from '../src/socket/session.js';
+import { Session, type SessionTransport } from '../src/socket/session.js';
 
 class Memory implements SessionTransport {
   out = '';

@@ -10,30 +10,9 @@ import net from 'node:net';
 export const BEANSTALKD = '/usr/bin/beanstalkd';
 export const hasBeanstalkd = (): boolean => existsSync(BEANSTALKD);
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { canConnect } from '../../test/helpers/net.js';
 
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
+export { freePort } from '../../test/helpers/net.js';
 
 export interface Child {
   process: ChildProcess;

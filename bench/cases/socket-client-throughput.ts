@@ -16,8 +16,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { canConnect, freePort } from '../../test/helpers/net.js';
 import { args, main, perSecond, pick, report, scaled, skip } from '../harness.js';
 
 interface Payload {
@@ -31,33 +31,11 @@ interface Server {
 
 const BATCH = 1000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        resolve(false);
-      });
-    });
-    if (ok) return;
+    if (await canConnect(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`server did not listen on ${port}`);
@@ -110,30 +88,29 @@ async function docketClient(port: number, n: number, concurrency: number, counte
 
 type Run = (n: number, concurrency: number, counter: { ran: number; acked: number }) => Promise<void>;
 
+/** docket's client against `server` (docket's or beanstalkd), which stops after the run. */
+function docketClientRun(server: Server): Run {
+  return async (n, concurrency, counter) => {
+    try {
+      await docketClient(server.port, n, concurrency, counter);
+    } finally {
+      await server.stop();
+    }
+  };
+}
+
 const subjects: Record<string, () => Promise<Run | string>> = {
   docket: async () => {
     const port = await freePort();
     const script = fileURLToPath(new URL('./socket-client-server.ts', import.meta.url));
     const server = await startProcess(process.execPath, ['--import', 'tsx', script, String(port)], port);
-    return async (n, concurrency, counter) => {
-      try {
-        await docketClient(port, n, concurrency, counter);
-      } finally {
-        await server.stop();
-      }
-    };
+    return docketClientRun(server);
   },
   beanstalkd: async () => {
     if (!(await has('/usr/bin/beanstalkd'))) return 'beanstalkd is not installed';
     const port = await freePort();
     const server = await startProcess('/usr/bin/beanstalkd', ['-l', '127.0.0.1', '-p', String(port)], port);
-    return async (n, concurrency, counter) => {
-      try {
-        await docketClient(port, n, concurrency, counter);
-      } finally {
-        await server.stop();
-      }
-    };
+    return docketClientRun(server);
   },
   bullmq: async () => {
     if (!(await has('/usr/bin/redis-server'))) return 'redis-server is not installed';

@@ -7,7 +7,8 @@ import type { QueueOptions } from '../options.js';
 import type { Queue } from '../queue.js';
 import { Parser } from './parser.js';
 import { DEFAULT_MAX_JOB_SIZE, isValidTubeName, U32_MAX } from './protocol.js';
-import { Hub, Session, type SessionTransport } from './session.js';
+import { Hub } from './hub.js';
+import { Session, type SessionTransport } from './session.js';
 
 /**
  * Options of {@link serve}. Durations are milliseconds; the protocol's seconds are

@@ -55,6 +55,17 @@ export interface JobCounts {
   buried: number;
 }
 
+/** The `current-jobs-*` keys, in the order both `stats` and `stats-tube` print them. */
+function jobCountEntries(jobs: JobCounts): Array<readonly [string, number]> {
+  return [
+    ['current-jobs-urgent', jobs.urgent],
+    ['current-jobs-ready', jobs.ready],
+    ['current-jobs-reserved', jobs.reserved],
+    ['current-jobs-delayed', jobs.delayed],
+    ['current-jobs-buried', jobs.buried],
+  ];
+}
+
 /** What `stats` reports. */
 export interface ServerStats {
   jobs: JobCounts;
@@ -81,11 +92,7 @@ export interface ServerStats {
 
 export function statsYaml(s: ServerStats): string {
   return yamlDict([
-    ['current-jobs-urgent', s.jobs.urgent],
-    ['current-jobs-ready', s.jobs.ready],
-    ['current-jobs-reserved', s.jobs.reserved],
-    ['current-jobs-delayed', s.jobs.delayed],
-    ['current-jobs-buried', s.jobs.buried],
+    ...jobCountEntries(s.jobs),
     ...COMMAND_COUNTERS.map((name) => [`cmd-${name}`, s.counts[name]] as const),
     ['job-timeouts', s.jobTimeouts],
     ['total-jobs', s.totalJobs],
@@ -133,11 +140,7 @@ export interface TubeStats {
 export function tubeStatsYaml(s: TubeStats): string {
   return yamlDict([
     ['name', s.name],
-    ['current-jobs-urgent', s.jobs.urgent],
-    ['current-jobs-ready', s.jobs.ready],
-    ['current-jobs-reserved', s.jobs.reserved],
-    ['current-jobs-delayed', s.jobs.delayed],
-    ['current-jobs-buried', s.jobs.buried],
+    ...jobCountEntries(s.jobs),
     ['total-jobs', s.totalJobs],
     ['current-using', s.using],
     ['current-watching', s.watching],

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { canConnect, freePort } from './net.js';
 
 /** Path of the reference server the expectation suites run against. */
 export const BEANSTALKD_PATH = process.env.BEANSTALKD_PATH ?? '/usr/bin/beanstalkd';
@@ -19,42 +20,17 @@ export interface RunningBeanstalkd {
 }
 
 export interface StartBeanstalkdOptions {
+  /** Port to listen on, e.g. the one a stopped server had. @defaultValue a free one */
+  port?: number;
   /** Extra command-line arguments, e.g. `['-z', '1024']` for max-job-size. */
   args?: string[];
   /** How long to wait for the server to accept connections. @defaultValue 5000 */
   timeout?: number;
 }
 
-/** Asks the OS for a free loopback port by binding port 0 and closing it again. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 /**
- * Starts `beanstalkd -l 127.0.0.1 -p <free port>` and resolves once it accepts
- * connections. Always call `stop()` (e.g. in `afterEach`/`afterAll`).
+ * Starts `beanstalkd -l 127.0.0.1 -p <port>` (a free port unless given) and resolves once
+ * it accepts connections. Always call `stop()` (e.g. in `afterEach`/`afterAll`).
  *
  * @example
  * ```ts
@@ -66,7 +42,7 @@ export async function startBeanstalkd(options: StartBeanstalkdOptions = {}): Pro
   const deadline = Date.now() + (options.timeout ?? 5000);
   // The port can be taken between closing the probe and the child binding it: retry.
   for (let tries = 0; ; tries++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const child = spawn(BEANSTALKD_PATH, ['-l', '127.0.0.1', '-p', String(port), ...(options.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });

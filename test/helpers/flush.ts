@@ -22,17 +22,8 @@ export async function advanceUntil(clock: ManualClock, step: number, done: () =>
   return steps;
 }
 
-/** A small seeded PRNG (mulberry32): reproducible randomness for tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Older suites import the PRNG from here; it lives in random.ts.
+export { seededRandom } from './random.js';
 
 /** Collects unhandled rejections while installed; `stop()` removes the listener and returns them. */
 export function trackUnhandledRejections(): { readonly reasons: unknown[]; stop(): unknown[] } {
