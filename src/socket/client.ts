@@ -131,6 +131,15 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
     return this.closing;
   }
 
+  /**
+   * Whether the producer connection (the one `add`, `stats` and `peek` use) is up now. A
+   * command sent while it is down waits for the reconnect; one already sent on a connection
+   * that then drops rejects with `ConnectionError`.
+   */
+  get isConnected(): boolean {
+    return this.producer.connected;
+  }
+
   /** Handlers running now in `process()`. */
   get pending(): number {
     return this.running;
