@@ -8,6 +8,8 @@ import { jsonCodec } from '../src/codec.js';
 import { Hub } from '../src/socket/hub.js';
 import { Parser } from '../src/socket/parser.js';
 import { Session, type SessionTransport } from '../src/socket/session.js';
+import { Queue } from '../src/queue.js';
+import type { Store } from '../src/store.js';
 
 class Memory implements SessionTransport {
   out = '';
@@ -181,5 +183,53 @@ describe('Session timing on a fake clock', () => {
     worker.session.close();
     expect(hub.waiting).toBe(0);
     expect(await other.send('reserve-with-timeout 0\r\n')).toBe(`RESERVED ${id} 1\r\na\r\n`);
+  });
+});
+
+describe('pipelined puts on a durable queue', () => {
+  /** A store whose put records stay pending until the test releases them. */
+  function slowStore() {
+    const pending: Array<() => void> = [];
+    const store: Store<unknown> = {
+      append: (change) => (change.type === 'put' ? new Promise<void>((resolve) => pending.push(resolve)) : undefined),
+      close: async () => undefined,
+    };
+    return { store, pending };
+  }
+
+  function durableSetup() {
+    const clock = new ManualClock(1_000_000);
+    const { store, pending } = slowStore();
+    const queue = new Queue<unknown>({ name: 'jobs', clock, store });
+    const hub = new Hub({ queues: new Map([['jobs', queue]]), createQueue: undefined, autoCreate: true, queueOptions: { clock }, codec: jsonCodec, maxJobSize: 65_535, maxTubes: 100, clock });
+    hubs.push(hub);
+    const transport = new Memory();
+    const session = new Session(hub, transport);
+    const parser = new Parser((command) => session.receive(command));
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    };
+    return { queue, pending, transport, parser, settle };
+  }
+
+  it('hands consecutive puts to the store together, and answers them in order', async () => {
+    const { pending, transport, parser, settle } = durableSetup();
+    parser.push(Buffer.from('use jobs\r\nput 0 0 10 1\r\n1\r\nput 0 0 10 5\r\nnope!\r\nput 0 0 10 1\r\n3\r\nstats-tube jobs\r\n', 'latin1'));
+    await settle();
+    // Both valid puts reached the store before either was written; nothing answered yet
+    // after USING, not even the refused body in the middle.
+    expect(pending).toHaveLength(2);
+    expect(transport.out).toBe('USING jobs\r\n');
+    // The store finishes out of order: the replies still come in command order.
+    pending[1]!();
+    await settle();
+    expect(transport.out).toBe('USING jobs\r\n');
+    pending[0]!();
+    await settle();
+    const lines = transport.out.split('\r\n');
+    expect(lines.slice(0, 4)).toEqual(['USING jobs', expect.stringMatching(/^INSERTED \d+$/), 'BAD_FORMAT', expect.stringMatching(/^INSERTED \d+$/)]);
+    // The command after the puts ran only once they were answered.
+    expect(lines[4]).toMatch(/^OK \d+$/);
+    expect(transport.out).toContain('current-jobs-ready: 2');
   });
 });

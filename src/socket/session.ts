@@ -27,6 +27,9 @@ interface Held {
   tube: Tube;
 }
 
+/** Puts of one connection awaiting their store at once; past this the connection waits. */
+const MAX_PUTS_IN_FLIGHT = 1024;
+
 /**
  * One connection's protocol state: the tube it uses, the tubes it watches, the jobs it
  * holds, whether it waits in reserve. Executes commands strictly in order; a command that
@@ -44,6 +47,12 @@ export class Session {
   private inbox: Array<Command | undefined> = [];
   private head = 0;
   private busy = false;
+  /**
+   * Consecutive `put`s run without waiting for each other's store (so that a journal can
+   * flush them together); their replies are chained here to go out in command order.
+   */
+  private putsInFlight = 0;
+  private putReplies: Promise<void> = Promise.resolve();
   private waitTimeout: TimerHandle | undefined = undefined;
   private soonTimer: TimerHandle | undefined = undefined;
   private isWaiting = false;
@@ -80,7 +89,7 @@ export class Session {
 
   /** Whether the connection is quiet: nothing running, queued, awaited, or held. */
   get isIdle(): boolean {
-    return !this.busy && !this.isWaiting && this.backlog === 0 && this.heldJobs() === 0;
+    return !this.busy && this.putsInFlight === 0 && !this.isWaiting && this.backlog === 0 && this.heldJobs() === 0;
   }
 
   /** Whether it waits in reserve. */
@@ -147,9 +156,20 @@ export class Session {
   private run(): void {
     while (!this.busy && !this.isWaiting && !this.paused && !this.closed && this.head < this.inbox.length) {
       const command = this.inbox[this.head] as Command;
+      if (this.putsInFlight > 0 && (command.name !== 'put' || this.putsInFlight >= MAX_PUTS_IN_FLIGHT)) {
+        // Anything else waits until the puts before it are answered.
+        this.busy = true;
+        this.putReplies.then(this.resumeBound, this.resumeBound);
+        break;
+      }
       this.inbox[this.head++] = undefined;
       let result: Promise<void> | undefined;
       try {
+        if (command.name === 'put') {
+          this.hub.count('put');
+          this.startPut(command.pri, command.delay, command.ttr, command.body);
+          continue;
+        }
         result = this.execute(command);
       } catch (error) {
         // A bug must not take the server down or desynchronize the client.
@@ -172,7 +192,27 @@ export class Session {
       this.inbox = this.inbox.slice(this.head);
       this.head = 0;
     }
-    if (this.ended && !this.closed && !this.busy && !this.isWaiting && this.backlog === 0) this.transport.end();
+    if (this.ended && !this.closed && !this.busy && this.putsInFlight === 0 && !this.isWaiting && this.backlog === 0) this.transport.end();
+  }
+
+  /** Runs a put; its reply waits for those of the puts before it. */
+  private startPut(pri: number, delay: number, ttr: number, body: Uint8Array): void {
+    const answer = this.put(pri, delay, ttr, body);
+    if (typeof answer === 'string' && this.putsInFlight === 0) {
+      this.reply(answer);
+      this.lastActive = this.hub.clock.now();
+      return;
+    }
+    this.putsInFlight++;
+    const previous = this.putReplies;
+    this.putReplies = Promise.all([answer, previous]).then(([text]) => {
+      this.putsInFlight--;
+      this.lastActive = this.hub.clock.now();
+      if (this.closed) return;
+      this.reply(text);
+      // The last put answered: commands held back behind it may run (or the connection end).
+      if (this.putsInFlight === 0 && !this.busy) this.run();
+    });
   }
 
   // Returns undefined so that `return this.reply(...)` reads as "answered, nothing pending".
@@ -195,7 +235,8 @@ export class Session {
         this.reply(command.reply);
         return;
       case 'put':
-        return this.put(command.pri, command.delay, command.ttr, command.body);
+        // Runs through startPut, never here.
+        break;
       case 'reserve':
         this.reserve(Infinity);
         return;
@@ -337,9 +378,10 @@ export class Session {
     return undefined;
   }
 
-  private put(pri: number, delay: number, ttr: number, body: Uint8Array): Promise<void> | undefined {
+  /** The reply to a put: at once when refused, else once the queue (and its store) took the job. */
+  private put(pri: number, delay: number, ttr: number, body: Uint8Array): string | Promise<string> {
     const hub = this.hub;
-    if (hub.draining) return this.reply(Reply.Draining);
+    if (hub.draining) return Reply.Draining;
     if (!this.producer) {
       this.producer = true;
       hub.producers++;
@@ -350,17 +392,17 @@ export class Session {
       data = tube.codec.decode(body);
     } catch {
       // docket's decision: a body the tube's codec cannot read is refused, never lost.
-      return this.reply(Reply.BadFormat);
+      return Reply.BadFormat;
     }
     // Seconds on the wire, milliseconds in docket; a ttr under a second is raised to one.
     const options = { priority: pri, delay: delay * 1000, ttr: Math.max(ttr, 1) * 1000 };
     return tube.queue.tryAdd(data, options).then(
-      (job) => this.reply(`${Reply.Inserted} ${job.id}`),
+      (job) => `${Reply.Inserted} ${job.id}`,
       (error: unknown) => {
-        if (error instanceof QueueFullError) return this.reply(Reply.OutOfMemory);
-        if (error instanceof QueueClosedError) return this.reply(Reply.Draining);
+        if (error instanceof QueueFullError) return Reply.OutOfMemory;
+        if (error instanceof QueueClosedError) return Reply.Draining;
         hub.onError(error);
-        this.reply(Reply.InternalError);
+        return Reply.InternalError;
       },
     );
   }
