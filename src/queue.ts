@@ -177,33 +177,12 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
    * that is still in the queue returns the job already there.
    */
   add(data: T, options?: AddOptions): Promise<Job<T>> {
-    try {
-      if (options !== undefined) checkAddOptions(options);
-      this.assertOpen();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (options?.id !== undefined) {
-      const existing = this.table.withDedupeId(options.id);
-      if (existing !== undefined) return Promise.resolve(existing);
-    }
-    if (this.producers.length > 0 || this.isFull()) {
-      if (this.opts.onFull === 'reject') return Promise.reject(this.fullError());
-      return this.waitForRoom(data, options);
-    }
-    return this.insert(data, options);
+    return this.admit(data, options, this.opts.onFull);
   }
 
   /** Like {@link Queue.add}, but never waits: rejects with {@link QueueFullError} at `maxSize`. */
   tryAdd(data: T, options?: AddOptions): Promise<Job<T>> {
-    try {
-      if (options !== undefined) checkAddOptions(options);
-      this.assertOpen();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.producers.length > 0 || this.isFull()) return Promise.reject(this.fullError());
-    return this.add(data, options);
+    return this.admit(data, options, 'reject');
   }
 
   /** Adds many jobs in one call, in order. Every option is checked before any job is added. */
@@ -460,6 +439,23 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
   }
 
   // ── internals: admission ──────────────────────────────────────────────
+
+  private admit(data: T, options: AddOptions | undefined, onFull: 'wait' | 'reject'): Promise<Job<T>> {
+    try {
+      if (options !== undefined) checkAddOptions(options);
+      this.assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (options?.id !== undefined) {
+      const existing = this.table.withDedupeId(options.id);
+      if (existing !== undefined) return Promise.resolve(existing);
+    }
+    if (this.producers.length > 0 || this.isFull()) {
+      return onFull === 'reject' ? Promise.reject(this.fullError()) : this.waitForRoom(data, options);
+    }
+    return this.insert(data, options);
+  }
 
   private assertOpen(): void {
     if (this.closing) throw new QueueClosedError(`queue ${this.name} is closed`);
