@@ -6,8 +6,17 @@ import { canConnect, freePort } from './net.js';
 /** Path of the reference server the expectation suites run against. */
 export const BEANSTALKD_PATH = process.env.BEANSTALKD_PATH ?? '/usr/bin/beanstalkd';
 
-/** Whether a real beanstalkd is installed (suites use it to `describe.skipIf`). */
+/**
+ * Whether a real beanstalkd is installed. Without one the interoperability suites cannot
+ * prove anything, so they fail loudly, unless DOCKET_SKIP_BEANSTALKD=1 asks to skip them.
+ */
 export const hasBeanstalkd: boolean = existsSync(BEANSTALKD_PATH);
+if (!hasBeanstalkd && process.env.DOCKET_SKIP_BEANSTALKD !== '1') {
+  throw new Error(
+    `beanstalkd is not installed at ${BEANSTALKD_PATH}: the interoperability tests need it ` +
+      '(apt-get install -y beanstalkd, or BEANSTALKD_PATH=...). Set DOCKET_SKIP_BEANSTALKD=1 to skip them instead.',
+  );
+}
 
 /** A running reference server on 127.0.0.1. */
 export interface RunningBeanstalkd {
