@@ -1,3 +1,4 @@
+import type { QueueStats } from '../queue-types.js';
 import type { RemoteJob } from './client-job.js';
 import { replyError } from './client-job.js';
 import type { Interpret } from './client-connection.js';
@@ -31,21 +32,16 @@ export interface AddedJob<T> {
   state: 'ready' | 'delayed' | 'buried';
 }
 
-/** The tube's counts, from `stats-tube`. */
-export interface RemoteQueueStats {
-  name: string;
-  ready: number;
-  /** Ready jobs with priority below 1024. */
-  urgent: number;
-  delayed: number;
-  reserved: number;
-  buried: number;
-  /** Jobs the tube has received since the server started. */
-  added: number;
+/**
+ * The tube's counts, from `stats-tube`: the counts a local queue's `stats()` has too
+ * (`added` counts jobs the tube received since the server started), plus the tube's
+ * connections.
+ */
+export interface RemoteQueueStats
+  extends Pick<QueueStats, 'name' | 'ready' | 'urgent' | 'delayed' | 'reserved' | 'buried' | 'added' | 'waitingConsumers'> {
   /** Connections using, watching and waiting in `reserve` on the tube. */
   using: number;
   watching: number;
-  waitingConsumers: number;
   /** Ms left of a `pause-tube`. */
   pausedFor: number;
 }
