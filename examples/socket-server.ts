@@ -3,7 +3,7 @@
 //
 //   npx tsx examples/socket-server.ts            serves 127.0.0.1:11300 until Ctrl-C (PORT to change)
 //   npx tsx examples/socket-server.ts --brief    a short demonstration that exits on its own
-//                                                (also DOCKET_BRIEF=1; the tour uses this)
+//                                                (also DOCKET_BRIEF=1)
 //
 // While it runs, try:  printf 'use emails\r\nput 0 0 60 24\r\n{"to":"ada@example.com"}\r\n' | nc -q1 127.0.0.1 11300
 import net from 'node:net';
