@@ -102,6 +102,11 @@ export function reserveIdsThrough(id: number): void {
 
 const noErrors: readonly AttemptError[] = Object.freeze([]);
 
+/** Whether time `t` survives being stored relative to `epoch` (see `JobRecord.fromSnapshot`). */
+function roundTrips(epoch: number, t: number | undefined): boolean {
+  return t === undefined || epoch + (t - epoch) === t;
+}
+
 /**
  * Settings most jobs of a queue share: one object per queue, and one per job only when
  * `add` overrides them. @internal
@@ -275,26 +280,42 @@ export class JobRecord<T> implements Job<T> {
     };
   }
 
-  /** Rebuilds a record from a snapshot (replay). */
-  static fromSnapshot<T>(s: JobSnapshot<T>, queueName: string): JobRecord<T> {
-    const config = { queueName, epoch: 0, maxAttempts: s.maxAttempts, ttr: s.ttr, timeout: s.timeout, ttl: s.ttl };
+  /**
+   * Rebuilds a record from a snapshot (replay). Shares the queue's `shared` settings when
+   * the job's are the same (most are), and allocates `extra` only for a job that uses it:
+   * a million restored jobs then cost one object each, like a million added ones.
+   */
+  static fromSnapshot<T>(s: JobSnapshot<T>, shared: JobConfig): JobRecord<T> {
+    const epoch = shared.epoch;
+    // Times are stored relative to the epoch: share it only where that round-trips exactly.
+    const config =
+      s.maxAttempts === shared.maxAttempts && s.ttr === shared.ttr && s.timeout === shared.timeout && s.ttl === shared.ttl &&
+      roundTrips(epoch, s.createdOn) && roundTrips(epoch, s.processedOn) && roundTrips(epoch, s.finishedOn)
+        ? shared
+        : { queueName: shared.queueName, epoch: 0, maxAttempts: s.maxAttempts, ttr: s.ttr, timeout: s.timeout, ttl: s.ttl };
     const job = new JobRecord(s.id, s.data, config, s.priority, s.createdOn);
     job.state = s.state;
     job.attemptsMade = s.attemptsMade;
     job.dueAt = s.dueAt;
     job.processedOn = s.processedOn;
     job.finishedOn = s.finishedOn;
-    job.extra = {
-      delay: s.delay,
-      dedupeId: s.dedupeId,
-      errorList: s.errors.length === 0 ? undefined : s.errors.map((e) => ({ ...e })),
-      deadReason: s.deadReason,
-      timeouts: s.timeouts,
-      releases: s.releases,
-      buries: s.buries,
-      kicks: s.kicks,
-      uncounted: s.reserves - s.attemptsMade,
-    };
+    const uncounted = s.reserves - s.attemptsMade;
+    if (
+      s.delay !== 0 || s.dedupeId !== undefined || s.errors.length !== 0 || s.deadReason !== undefined ||
+      s.timeouts !== 0 || s.releases !== 0 || s.buries !== 0 || s.kicks !== 0 || uncounted !== 0
+    ) {
+      job.extra = {
+        delay: s.delay,
+        dedupeId: s.dedupeId,
+        errorList: s.errors.length === 0 ? undefined : s.errors.map((e) => ({ ...e })),
+        deadReason: s.deadReason,
+        timeouts: s.timeouts,
+        releases: s.releases,
+        buries: s.buries,
+        kicks: s.kicks,
+        uncounted,
+      };
+    }
     return job;
   }
 }

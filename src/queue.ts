@@ -423,7 +423,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
    */
   restore(snapshots: Iterable<JobSnapshot<T>>): void {
     for (const snapshot of snapshots) {
-      const job = JobRecord.fromSnapshot(snapshot, this.name);
+      const job = JobRecord.fromSnapshot(snapshot, this.jobConfig);
       reserveIdsThrough(job.id);
       if (snapshot.state !== 'reserved') {
         this.table.restore(job, snapshot.state, snapshot.state === 'delayed' ? snapshot.dueAt : Infinity);

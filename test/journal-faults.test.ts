@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreFailedError } from '../src/errors.js';
-import { FaultyFileSystem, journalOf, nodeFileSystem, openQueue, type JournalFileHandle, type JournalFileSystem } from '../src/journal/index.js';
+import { FaultyFileSystem, journalOf, nodeFileSystem, openQueue, type JournalFileHandle, type JournalFileSystem, type JournalOpenOptions } from '../src/journal/index.js';
 import type { Queue } from '../src/queue.js';
 
 let dir: string;
@@ -58,6 +58,64 @@ class GatedFileSystem implements JournalFileSystem {
   }
 }
 
+/** A file system whose writes (O_DSYNC when asked: the durable step under 'always') wait until the test lets them through. */
+class GatedWriteFileSystem implements JournalFileSystem {
+  gated = false;
+  private waiting: Array<() => void> = [];
+  writes = 0;
+  syncs = 0;
+  durable: boolean[] = [];
+  readFile = nodeFileSystem.readFile;
+  rename = nodeFileSystem.rename;
+  syncDirectory = nodeFileSystem.syncDirectory;
+  copyFile = nodeFileSystem.copyFile;
+  unlink = nodeFileSystem.unlink;
+  async open(path: string, mode: 'existing' | 'create', options?: JournalOpenOptions): Promise<JournalFileHandle> {
+    const handle = await nodeFileSystem.open(path, mode, options);
+    this.durable.push(handle.writesAreDurable === true);
+    return {
+      writesAreDurable: handle.writesAreDurable,
+      write: async (chunks, position) => {
+        this.writes++;
+        if (this.gated) await new Promise<void>((resolve) => this.waiting.push(resolve));
+        return handle.write(chunks, position);
+      },
+      truncate: (length) => handle.truncate(length),
+      close: () => handle.close(),
+      datasync: () => {
+        this.syncs++;
+        return handle.datasync();
+      },
+    };
+  }
+  get pending(): number {
+    return this.waiting.length;
+  }
+  release(): void {
+    this.gated = false;
+    for (const go of this.waiting.splice(0)) go();
+  }
+}
+
+/** The open(2) flags of this process's descriptors on `path`, from /proc (Linux), or [] elsewhere. */
+function openFlags(path: string): number[] {
+  if (!existsSync('/proc/self/fdinfo')) return [];
+  const target = realpathSync(path);
+  const flags: number[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (link !== target) continue;
+    const line = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (line !== null) flags.push(parseInt(line[1], 8));
+  }
+  return flags;
+}
+
 /** Polls real I/O progress (the thread pool) for up to 2 s. */
 async function until(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 2000;
@@ -103,6 +161,109 @@ describe('sync always', () => {
   });
 });
 
+describe('sync always with O_DSYNC', () => {
+  it('opens the journal O_DSYNC and resolves add only after the write of its record returns, with no fdatasync', async () => {
+    const fs = new GatedWriteFileSystem();
+    const q = await start<number>({ sync: 'always', fileSystem: fs });
+    expect(fs.durable.at(-1)).toBe(true);
+    const flags = openFlags(file);
+    // Where /proc tells (Linux, as in CI), the descriptor really carries O_DSYNC.
+    if (flags.length > 0) expect(flags.some((f) => (f & constants.O_DSYNC) === constants.O_DSYNC)).toBe(true);
+    // Creating the file synced once; from here on, nothing should.
+    const before = { writes: fs.writes, syncs: journalOf(q)!.stats().syncs, fdatasyncs: fs.syncs };
+    fs.gated = true;
+    const first = q.add(0);
+    const firstState = settled(first);
+    let rest: Array<Promise<unknown>> = [];
+    try {
+      await until(() => fs.pending === 1);
+      // While the first durable write is in flight, 50 more producers add.
+      rest = Array.from({ length: 50 }, (_, i) => q.add(i + 1));
+      const restStates = rest.map(settled);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(firstState.done).toBe(false);
+      expect(restStates.some((s) => s.done)).toBe(false);
+    } finally {
+      fs.release();
+    }
+    await Promise.all([first, ...rest]);
+    // One write for the first add, one for the 50 that queued behind it; no fdatasync.
+    expect(fs.writes - before.writes).toBe(2);
+    expect(fs.syncs).toBe(before.fdatasyncs);
+    expect(journalOf(q)!.stats().syncs - before.syncs).toBe(2);
+  });
+
+  it('sync never and interval do not open the journal O_DSYNC', async () => {
+    const fs = new GatedWriteFileSystem();
+    await journalOf(await start<number>({ sync: 'never', fileSystem: fs }))!.close();
+    await journalOf(await start<number>({ sync: 'interval', fileSystem: fs }))!.close();
+    expect(fs.durable.slice(-2)).toEqual([false, false]);
+  });
+
+  it('reopens the compacted file O_DSYNC, so appends after a compaction still skip fdatasync', async () => {
+    const fs = new GatedWriteFileSystem();
+    const q = await start<string>({ sync: 'always', fileSystem: fs, compactionSlack: Infinity });
+    const jobs = await Promise.all(Array.from({ length: 20 }, (_, i) => q.add(`job ${i}`)));
+    for (const job of jobs.slice(0, 15)) q.remove(job.id);
+    await journalOf(q)!.flush();
+    expect(await journalOf(q)!.compact()).toMatchObject({ jobs: 5 });
+    const syncs = fs.syncs;
+    const later = await q.add('after compaction');
+    expect(fs.syncs).toBe(syncs);
+    await journalOf(q)!.close();
+    const r = await start<string>();
+    expect(r.peek(later.id)?.data).toBe('after compaction');
+    expect(r.stats().total).toBe(6);
+  });
+});
+
+describe('preallocation under sync always', () => {
+  it('leaves zeros past the last record while open, which a reopen after a crash takes for the end, not damage', async () => {
+    const q = await start<string>({ sync: 'always' });
+    const jobs = await Promise.all(Array.from({ length: 10 }, (_, i) => q.add(`job ${i}`)));
+    const size = journalOf(q)!.stats().size;
+    expect(statSync(file).size).toBeGreaterThan(size);
+    expect(readFileSync(file).subarray(size).every((byte) => byte === 0)).toBe(true);
+    // What a crash now leaves behind: the file as it is, zeros and all.
+    const crashed = join(dir, 'crashed.journal');
+    copyFileSync(file, crashed);
+    const r = await openQueue<string>(crashed);
+    open.push(r as Queue<unknown>);
+    expect(journalOf(r)!.stats().opened.truncated).toBeUndefined();
+    expect(jobs.map((j) => r.peek(j.id)?.data)).toEqual(jobs.map((_, i) => `job ${i}`));
+    // Appends go over the zeros, and survive another reopen.
+    const later = await r.add('later');
+    await journalOf(r)!.close();
+    const again = await openQueue<string>(crashed);
+    open.push(again as Queue<unknown>);
+    expect(again.peek(later.id)?.data).toBe('later');
+    expect(again.stats().total).toBe(11);
+  });
+
+  it('cuts the zeros off on close', async () => {
+    const q = await start<string>({ sync: 'always' });
+    await q.add('x');
+    const journal = journalOf(q)!;
+    await journal.close();
+    expect(statSync(file).size).toBe(journal.stats().size);
+  });
+
+  it('still reports a torn record followed by zeros as a torn tail', async () => {
+    const q = await start<string>({ sync: 'always' });
+    const kept = await q.add('kept');
+    const size = journalOf(q)!.stats().size;
+    const crashed = join(dir, 'crashed.journal');
+    const bytes = readFileSync(file);
+    bytes.fill(0x5a, size, size + 10);
+    writeFileSync(crashed, bytes);
+    const r = await openQueue<string>(crashed);
+    open.push(r as Queue<unknown>);
+    expect(journalOf(r)!.stats().opened.truncated).toMatchObject({ kind: 'torn-tail', offset: size });
+    expect(r.peek(kept.id)?.data).toBe('kept');
+    expect(r.stats().total).toBe(1);
+  });
+});
+
 describe('sync interval and never', () => {
   it('interval: add resolves after the write, and fdatasync follows within the interval', async () => {
     const fs = new GatedFileSystem();
@@ -135,8 +296,29 @@ describe('sync interval and never', () => {
 });
 
 describe('fail closed', () => {
-  it('rejects an add whose fdatasync fails, then every later add; never retries the fdatasync', async () => {
+  it('under sync always with O_DSYNC, rejects an add whose write fails, then every later add; never retries', async () => {
     const fs = new FaultyFileSystem();
+    const q = await start<string>({ sync: 'always', fileSystem: fs });
+    const kept = await q.add('kept');
+    const failed = new Promise((resolve) => journalOf(q)!.once('failed', resolve));
+    fs.failOn('write');
+    const writesBefore = fs.calls.write;
+    const syncsBefore = fs.calls.datasync;
+    const adds = [q.add('a'), q.add('b')];
+    for (const add of adds) await expect(add).rejects.toBeInstanceOf(StoreFailedError);
+    expect(await failed).toBeInstanceOf(StoreFailedError);
+    await expect(q.add('later')).rejects.toBeInstanceOf(StoreFailedError);
+    await journalOf(q)!.flush();
+    expect(fs.calls.write).toBe(writesBefore + 1);
+    expect(fs.calls.datasync).toBe(syncsBefore);
+    await journalOf(q)!.close();
+    const r = await start<string>();
+    expect(r.stats().total).toBe(1);
+    expect(r.peek(kept.id)?.data).toBe('kept');
+  });
+
+  it('rejects an add whose fdatasync fails (no O_DSYNC), then every later add; never retries the fdatasync', async () => {
+    const fs = new FaultyFileSystem(nodeFileSystem, { dsync: false });
     const q = await start<string>({ sync: 'always', fileSystem: fs });
     const kept = await q.add('kept');
     const failed = new Promise((resolve) => journalOf(q)!.once('failed', resolve));

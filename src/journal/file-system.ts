@@ -6,6 +6,12 @@ import path from 'node:path';
 
 /** An open journal file, written at explicit positions. */
 export interface JournalFileHandle {
+  /**
+   * `true` when the file was opened with O_DSYNC ({@link JournalOpenOptions.dsync}): each
+   * write returns only once its data (and the size needed to read it) is on stable
+   * storage, as if followed by fdatasync, so the journal skips the separate call.
+   */
+  readonly writesAreDurable?: boolean;
   /** Writes all `chunks` back to back at `position`; a short write is continued, an error rejects. */
   write(chunks: readonly Uint8Array[], position: number): Promise<void>;
   /** fdatasync(2): data (and the size needed to read it) reach stable storage. */
@@ -15,12 +21,21 @@ export interface JournalFileHandle {
   close(): Promise<void>;
 }
 
+/** How {@link JournalFileSystem.open} opens a file. */
+export interface JournalOpenOptions {
+  /**
+   * Ask for O_DSYNC (every write durable when it returns). A file system may ignore it
+   * (no O_DSYNC on the platform); the handle's `writesAreDurable` says what it got.
+   */
+  dsync?: boolean;
+}
+
 /** The file operations the journal uses. */
 export interface JournalFileSystem {
   /** The whole file, or `undefined` if it does not exist. */
   readFile(file: string): Promise<Uint8Array | undefined>;
   /** Opens an existing file for writing (`'existing'`), or creates/empties one (`'create'`). */
-  open(file: string, mode: 'existing' | 'create'): Promise<JournalFileHandle>;
+  open(file: string, mode: 'existing' | 'create', options?: JournalOpenOptions): Promise<JournalFileHandle>;
   rename(from: string, to: string): Promise<void>;
   /** fsync(2) on a directory, so that a rename or creation in it is durable. */
   syncDirectory(dir: string): Promise<void>;
@@ -33,7 +48,10 @@ function call<R>(fn: (cb: (error: NodeJS.ErrnoException | null, result: R) => vo
 }
 
 class NodeFileHandle implements JournalFileHandle {
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    readonly writesAreDurable: boolean,
+  ) {}
 
   async write(chunks: readonly Uint8Array[], position: number): Promise<void> {
     let list = chunks.slice();
@@ -101,9 +119,13 @@ export const nodeFileSystem: JournalFileSystem = {
       await call<void>((cb) => fs.close(fd, (error) => cb(error, undefined)));
     }
   },
-  async open(file, mode) {
-    const fd = await call<number>((cb) => fs.open(file, mode === 'create' ? 'w' : 'r+', 0o644, cb));
-    return new NodeFileHandle(fd);
+  async open(file, mode, options) {
+    // O_DSYNC is 0 or missing where the platform has none (Windows): plain writes then.
+    const dsync = options?.dsync === true ? (fs.constants.O_DSYNC ?? 0) : 0;
+    const { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC } = fs.constants;
+    const flags = (mode === 'create' ? O_WRONLY | O_CREAT | O_TRUNC : O_RDWR) | dsync;
+    const fd = await call<number>((cb) => fs.open(file, flags, 0o644, cb));
+    return new NodeFileHandle(fd, dsync !== 0);
   },
   rename: (from, to) => fs.promises.rename(from, to),
   async syncDirectory(dir) {
@@ -135,15 +157,16 @@ interface Fault {
 }
 
 /**
- * A file system that fails on cue, for tests: `failOn('datasync')` makes the next
- * fdatasync reject with EIO; `{ after: 2 }` lets two succeed first; `{ partial: n }` on
+ * A file system that fails on cue, for tests: `failOn('write')` makes the next write
+ * reject with EIO (under `sync: 'always'` the write is what makes a record durable, the
+ * file being opened with O_DSYNC); `failOn('datasync')` makes the next fdatasync reject; `{ after: 2 }` lets two succeed first; `{ partial: n }` on
  * a write lets `n` bytes reach the file before the error (a torn write).
  *
  * @example
  * ```ts
  * const fs = new FaultyFileSystem();
  * const q = await openQueue(file, { sync: 'always', fileSystem: fs });
- * fs.failOn('datasync');
+ * fs.failOn('write');
  * await expect(q.add('x')).rejects.toThrow(StoreFailedError);
  * ```
  */
@@ -152,7 +175,15 @@ export class FaultyFileSystem implements JournalFileSystem {
   /** Calls per operation, for assertions such as "never retried the fsync". */
   readonly calls: Record<FaultyOperation, number> = { write: 0, datasync: 0, truncate: 0, open: 0, rename: 0, syncDirectory: 0, readFile: 0 };
 
-  constructor(private readonly inner: JournalFileSystem = nodeFileSystem) {}
+  /**
+   * @param inner - the file system underneath
+   * @param options - `dsync: false` never asks `inner` for O_DSYNC, so that `sync: 'always'`
+   *   takes the write-then-fdatasync path (to fail its fdatasync)
+   */
+  constructor(
+    private readonly inner: JournalFileSystem = nodeFileSystem,
+    private readonly options: { dsync?: boolean } = {},
+  ) {}
 
   failOn(op: FaultyOperation, options: { after?: number; error?: Error; partial?: number } = {}): void {
     const error = options.error ?? Object.assign(new Error(`injected ${op} failure`), { code: 'EIO' });
@@ -183,12 +214,13 @@ export class FaultyFileSystem implements JournalFileSystem {
     return this.inner.readFile(file);
   }
 
-  async open(file: string, mode: 'existing' | 'create'): Promise<JournalFileHandle> {
+  async open(file: string, mode: 'existing' | 'create', options?: JournalOpenOptions): Promise<JournalFileHandle> {
     const fault = this.take('open');
     if (fault) throw fault.error;
-    const handle = await this.inner.open(file, mode);
+    const handle = await this.inner.open(file, mode, this.options.dsync === false ? undefined : options);
     const take = (op: FaultyOperation): Fault | undefined => this.take(op);
     return {
+      writesAreDurable: handle.writesAreDurable === true,
       async write(chunks, position) {
         const fault = take('write');
         if (!fault) return handle.write(chunks, position);

@@ -9,4 +9,4 @@ export type { ReplayDamage } from './replay.js';
 export { inspectJournal } from './inspect.js';
 export type { JournalInspection, InspectedJob } from './inspect.js';
 export { FaultyFileSystem, nodeFileSystem } from './file-system.js';
-export type { JournalFileSystem, JournalFileHandle, FaultyOperation } from './file-system.js';
+export type { JournalFileSystem, JournalFileHandle, JournalOpenOptions, FaultyOperation } from './file-system.js';

@@ -117,9 +117,10 @@ function need(end: number, at: number, what: string): void {
 
 /**
  * Decodes the payload of a put (`withBody`) or update record in `buf[start, end)`.
- * The put's body is a view into `buf`, not a copy.
+ * The put's body is a view into `buf`, not a copy. With `into`, every field of that object
+ * is overwritten instead of a new one being made.
  */
-export function decodeJob(bytes: Uint8Array, start: number, end: number, withBody: boolean, skipErrors = false): StoredJob {
+export function decodeJob(bytes: Uint8Array, start: number, end: number, withBody: boolean, skipErrors = false, into?: StoredJob): StoredJob {
   need(end, start + FIXED, 'fixed fields');
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const view = viewOf(buf);
@@ -127,34 +128,33 @@ export function decodeJob(bytes: Uint8Array, start: number, end: number, withBod
   if (state === undefined) throw new MalformedPayloadError(`unknown state code ${buf[start]}`);
   const flags = buf[start + 1];
   let o = start + 2;
-  const job: StoredJob = {
-    id: int(view.getFloat64(o, true)),
-    data: undefined,
-    state,
-    priority: int(view.getFloat64(o + 8, true)),
-    attemptsMade: int(view.getFloat64(o + 16, true)),
-    maxAttempts: int(view.getFloat64(o + 24, true)),
-    ttr: int(view.getFloat64(o + 32, true)),
-    timeout: int(view.getFloat64(o + 40, true)),
-    ttl: int(view.getFloat64(o + 48, true)),
-    delay: int(view.getFloat64(o + 56, true)),
-    dedupeId: undefined,
-    createdOn: view.getFloat64(o + 64, true),
-    processedOn: flags & F_PROCESSED ? view.getFloat64(o + 72, true) : undefined,
-    finishedOn: flags & F_FINISHED ? view.getFloat64(o + 80, true) : undefined,
-    dueAt: view.getFloat64(o + 88, true),
-    errors: NO_ERRORS,
-    deadReason: undefined,
-    reserves: int(view.getFloat64(o + 96, true)),
-    timeouts: int(view.getFloat64(o + 104, true)),
-    releases: int(view.getFloat64(o + 112, true)),
-    buries: int(view.getFloat64(o + 120, true)),
-    kicks: int(view.getFloat64(o + 128, true)),
-    source: buf,
-    bodyStart: end,
-    bodyEnd: end,
-    recordSize: end - start + PAYLOAD_OFFSET,
-  };
+  const job: StoredJob = into ?? ({} as StoredJob);
+  job.id = int(view.getFloat64(o, true));
+  job.data = undefined;
+  job.state = state;
+  job.priority = int(view.getFloat64(o + 8, true));
+  job.attemptsMade = int(view.getFloat64(o + 16, true));
+  job.maxAttempts = int(view.getFloat64(o + 24, true));
+  job.ttr = int(view.getFloat64(o + 32, true));
+  job.timeout = int(view.getFloat64(o + 40, true));
+  job.ttl = int(view.getFloat64(o + 48, true));
+  job.delay = int(view.getFloat64(o + 56, true));
+  job.dedupeId = undefined;
+  job.createdOn = view.getFloat64(o + 64, true);
+  job.processedOn = flags & F_PROCESSED ? view.getFloat64(o + 72, true) : undefined;
+  job.finishedOn = flags & F_FINISHED ? view.getFloat64(o + 80, true) : undefined;
+  job.dueAt = view.getFloat64(o + 88, true);
+  job.errors = NO_ERRORS;
+  job.deadReason = undefined;
+  job.reserves = int(view.getFloat64(o + 96, true));
+  job.timeouts = int(view.getFloat64(o + 104, true));
+  job.releases = int(view.getFloat64(o + 112, true));
+  job.buries = int(view.getFloat64(o + 120, true));
+  job.kicks = int(view.getFloat64(o + 128, true));
+  job.source = buf;
+  job.bodyStart = end;
+  job.bodyEnd = end;
+  job.recordSize = end - start + PAYLOAD_OFFSET;
   if (!Number.isSafeInteger(job.id) || job.id < 1) throw new MalformedPayloadError(`bad job id ${job.id}`);
   o += NUMBERS * 8;
   const reasonLength = buf[o++];

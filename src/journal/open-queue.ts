@@ -1,7 +1,8 @@
 import { Queue } from '../queue.js';
 import type { QueueOptions } from '../options.js';
 import type { Journal } from './journal.js';
-import { openJournal, type JournalOptions } from './open-journal.js';
+import type { StoredJob } from './job-codec.js';
+import { decodeSnapshots, openJournalFile, type JournalOptions } from './open-journal.js';
 
 /**
  * Options of {@link openQueue}: the queue's own options plus the journal's.
@@ -31,12 +32,14 @@ const journals = new WeakMap<object, Journal<unknown>>();
  */
 export async function openQueue<T = unknown>(path: string, options: OpenQueueOptions<T> = {}): Promise<Queue<T>> {
   const { sync, interval, strict, codec, compactionSlack, fileSystem, ...queueOptions } = options;
-  const { journal, snapshots } = await openJournal<T>(path, { sync, interval, strict, codec, compactionSlack, fileSystem });
+  const opened = await openJournalFile<T>(path, { sync, interval, strict, codec, compactionSlack, fileSystem });
+  const journal = opened.journal;
   let queue: Queue<T>;
   const ids: number[] = [];
   try {
     queue = new Queue<T>({ ...queueOptions, store: journal });
-    queue.restore(collectIds(snapshots, ids));
+    // One snapshot object for every job: restore copies each out before it pulls the next.
+    queue.restore(decodeSnapshots(path, opened.cursor, opened.codec, {} as StoredJob, ids));
   } catch (error) {
     await journal.close();
     throw error;
@@ -45,13 +48,6 @@ export async function openQueue<T = unknown>(path: string, options: OpenQueueOpt
   journal.adopt(ids, (id) => restored.peek(id));
   journals.set(queue, journal as Journal<unknown>);
   return queue;
-}
-
-function* collectIds<S extends { id: number }>(snapshots: Iterable<S>, ids: number[]): Iterable<S> {
-  for (const snapshot of snapshots) {
-    ids.push(snapshot.id);
-    yield snapshot;
-  }
 }
 
 /** The journal behind a queue made by {@link openQueue} (stats, events, `compact()`), or `undefined`. */

@@ -117,6 +117,14 @@ export type ReadResult =
  * A frame that fails its check is reported `'bad'` and its bytes are never handed out.
  */
 export function readRecord(buf: Uint8Array, offset: number, end: number, expectedSeq: number | undefined): ReadResult {
+  return readRecordInto(buf, offset, end, expectedSeq, { kind: 'record', type: 0, seq: 0, payloadStart: 0, end: 0 });
+}
+
+/**
+ * {@link readRecord}, filling `found` (and returning it) for a valid frame instead of
+ * making a new object: replay reads millions of frames through one.
+ */
+export function readRecordInto(buf: Uint8Array, offset: number, end: number, expectedSeq: number | undefined, found: FoundRecord): ReadResult {
   if (end - offset < RECORD_HEADER_SIZE) return { kind: 'incomplete', needed: RECORD_HEADER_SIZE - (end - offset) };
   // Byte arithmetic rather than a DataView: replay reads millions of headers.
   const length = u32(buf, offset + 4);
@@ -132,7 +140,11 @@ export function readRecord(buf: Uint8Array, offset: number, end: number, expecte
   if (expectedSeq === undefined ? seq < 1 : seq !== expectedSeq) return { kind: 'bad', reason: 'sequence' };
   const type = buf[offset + RECORD_HEADER_SIZE];
   if (type !== RecordType.Put && type !== RecordType.Update && type !== RecordType.Delete) return { kind: 'bad', reason: 'type' };
-  return { kind: 'record', type, seq, payloadStart: offset + PAYLOAD_OFFSET, end: recordEnd };
+  found.type = type;
+  found.seq = seq;
+  found.payloadStart = offset + PAYLOAD_OFFSET;
+  found.end = recordEnd;
+  return found;
 }
 
 function u32(buf: Uint8Array, at: number): number {

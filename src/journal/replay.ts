@@ -1,5 +1,5 @@
 import { decodeJob, MalformedPayloadError, payloadBodyStart, viewOf, type StoredJob } from './job-codec.js';
-import { checkFileHeader, FILE_HEADER_SIZE, findValidRecordAfter, PAYLOAD_OFFSET, readRecord, RecordType, type FileHeaderCheck } from './record.js';
+import { checkFileHeader, FILE_HEADER_SIZE, findValidRecordAfter, PAYLOAD_OFFSET, readRecordInto, RecordType, type FoundRecord, type FileHeaderCheck } from './record.js';
 
 // Replays the bytes of a journal file into the set of live jobs. Pure: the caller reads
 // the file and acts on the verdict (truncate a torn tail, refuse a damaged middle).
@@ -32,6 +32,13 @@ export interface ReplayResult {
    * second million objects alive at once.
    */
   jobs(): IterableIterator<StoredJob>;
+  /**
+   * The same jobs, in the same order, through one cursor: `next(into)` decodes the next
+   * job into `into` (overwriting every field) instead of a new object, or returns
+   * `undefined` at the end. For a consumer that copies each job out before asking for the
+   * next (`Queue.restore`): a million-job backlog then costs no snapshot objects at all.
+   */
+  cursor(): LiveCursor;
   /** Number of live jobs. */
   live: number;
   /** Sum of the sizes of the live jobs' put records. */
@@ -143,6 +150,7 @@ export function replay(input: Uint8Array): ReplayResult {
   const result: ReplayResult = {
     header: checkFileHeader(buf.subarray(0, FILE_HEADER_SIZE)),
     jobs: () => [][Symbol.iterator](),
+    cursor: () => new SlotCursor(buf, new Slots()),
     live: 0,
     liveBytes: 0,
     records: 0,
@@ -157,8 +165,9 @@ export function replay(input: Uint8Array): ReplayResult {
   const end = buf.length;
   let offset = FILE_HEADER_SIZE;
   let expected: number | undefined;
+  const scratch: FoundRecord = { kind: 'record', type: 0, seq: 0, payloadStart: 0, end: 0 };
   while (offset < end) {
-    const frame = readRecord(buf, offset, end, expected);
+    const frame = readRecordInto(buf, offset, end, expected, scratch);
     let reason: ReplayDamage['reason'] | undefined;
     if (frame.kind === 'record') {
       const start = frame.payloadStart;
@@ -182,8 +191,8 @@ export function replay(input: Uint8Array): ReplayResult {
             const slot = slots.find(id);
             if (slot < 0) result.orphans++;
             else {
-            slots.lastStart[slot] = start;
-            slots.lastEnd[slot] = frame.end;
+              slots.lastStart[slot] = start;
+              slots.lastEnd[slot] = frame.end;
               slots.lastSeq[slot] = frame.seq;
             }
           }
@@ -199,6 +208,9 @@ export function replay(input: Uint8Array): ReplayResult {
     } else {
       reason = frame.kind === 'incomplete' ? 'incomplete' : frame.reason;
     }
+    // Zeros to the end are space the writer preallocated (a record never starts with a
+    // zero length): the end of the journal, not damage.
+    if (allZero(buf, offset, end)) break;
     const next = findValidRecordAfter(buf, offset + 1, end, result.lastSeq);
     result.damage = {
       kind: next < 0 ? 'torn-tail' : 'corrupt',
@@ -213,36 +225,69 @@ export function replay(input: Uint8Array): ReplayResult {
 
   result.live = slots.live;
   for (let slot = 0; slot < slots.size; slot++) if (slots.ids[slot] !== 0) result.liveBytes += slots.putEnd[slot] - slots.putStart[slot] + PAYLOAD_OFFSET;
-  result.jobs = () => liveJobs(buf, slots);
+  result.jobs = () => liveJobs(new SlotCursor(buf, slots));
+  result.cursor = () => new SlotCursor(buf, slots);
   return result;
 }
 
-function* liveJobs(buf: Buffer, slots: Slots): IterableIterator<StoredJob> {
-  const buried: number[] = [];
-  for (let slot = 0; slot < slots.size; slot++) {
-    if (slots.ids[slot] === 0) continue;
-    const lastStart = slots.lastStart[slot];
-    // The state byte leads the payload: no need to decode a job to set it aside.
-    if (buf[lastStart < 0 ? slots.putStart[slot] : lastStart] === BURIED) buried.push(slot);
-    else yield decodeSlot(buf, slots, slot);
-  }
-  buried.sort((a, b) => slots.lastSeq[a] - slots.lastSeq[b]);
-  for (const slot of buried) yield decodeSlot(buf, slots, slot);
+function allZero(buf: Uint8Array, from: number, end: number): boolean {
+  for (let i = from; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+function* liveJobs(cursor: LiveCursor): IterableIterator<StoredJob> {
+  for (let job = cursor.next(); job !== undefined; job = cursor.next()) yield job;
 }
 
 const BURIED = 3;
 
-function decodeSlot(buf: Buffer, slots: Slots, slot: number): StoredJob {
+/** See {@link ReplayResult.cursor}. */
+export interface LiveCursor {
+  /** The next live job, decoded into `into` when given (else a new object), or `undefined` at the end. */
+  next(into?: StoredJob): StoredJob | undefined;
+}
+
+/** Walks the live slots: put order first, then buried jobs in the order they were buried. */
+class SlotCursor implements LiveCursor {
+  private slot = 0;
+  private buried: number[] = [];
+  private buriedAt = -1;
+
+  constructor(
+    private readonly buf: Buffer,
+    private readonly slots: Slots,
+  ) {}
+
+  next(into?: StoredJob): StoredJob | undefined {
+    const { buf, slots } = this;
+    if (this.buriedAt < 0) {
+      while (this.slot < slots.size) {
+        const slot = this.slot++;
+        if (slots.ids[slot] === 0) continue;
+        const lastStart = slots.lastStart[slot];
+        // The state byte leads the payload: no need to decode a job to set it aside.
+        if (buf[lastStart < 0 ? slots.putStart[slot] : lastStart] === BURIED) this.buried.push(slot);
+        else return decodeSlot(buf, slots, slot, into);
+      }
+      this.buried.sort((a, b) => slots.lastSeq[a] - slots.lastSeq[b]);
+      this.buriedAt = 0;
+    }
+    if (this.buriedAt >= this.buried.length) return undefined;
+    return decodeSlot(buf, slots, this.buried[this.buriedAt++], into);
+  }
+}
+
+function decodeSlot(buf: Buffer, slots: Slots, slot: number, into: StoredJob | undefined): StoredJob {
   const putStart = slots.putStart[slot];
   const putEnd = slots.putEnd[slot];
   const lastStart = slots.lastStart[slot];
   let job: StoredJob;
   try {
-    job = lastStart < 0 ? decodeJob(buf, putStart, putEnd, true) : decodeJob(buf, lastStart, slots.lastEnd[slot], false);
+    job = lastStart < 0 ? decodeJob(buf, putStart, putEnd, true, false, into) : decodeJob(buf, lastStart, slots.lastEnd[slot], false, false, into);
   } catch (error) {
     // Structure was checked in the first pass; only unparsable error JSON gets here.
     if (!(error instanceof MalformedPayloadError)) throw error;
-    job = decodeJob(buf, lastStart < 0 ? putStart : lastStart, lastStart < 0 ? putEnd : slots.lastEnd[slot], lastStart < 0, true);
+    job = decodeJob(buf, lastStart < 0 ? putStart : lastStart, lastStart < 0 ? putEnd : slots.lastEnd[slot], lastStart < 0, true, into);
   }
   if (lastStart >= 0) {
     job.bodyStart = payloadBodyStart(buf, putStart, putEnd);
