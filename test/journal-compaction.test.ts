@@ -1,31 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Job } from '../src/job.js';
-import { FaultyFileSystem, inspectJournal, journalOf, openQueue, type OpenQueueOptions } from '../src/journal/index.js';
+import { FaultyFileSystem, inspectJournal, journalOf } from '../src/journal/index.js';
 import type { Queue } from '../src/queue.js';
 import type { ReservedJob } from '../src/reserved-job.js';
+import { useJournalDir } from './helpers/journal.js';
 
-let dir: string;
+const journal = useJournalDir();
 let file: string;
-const open: Array<Queue<unknown>> = [];
+beforeEach(() => ({ file } = journal));
 
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'docket-journal-'));
-  file = join(dir, 'q.journal');
-});
-
-afterEach(async () => {
-  for (const q of open.splice(0)) await journalOf(q)?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function start<T>(options: OpenQueueOptions<T> = {}): Promise<Queue<T>> {
-  const q = await openQueue<T>(file, options);
-  open.push(q as Queue<unknown>);
-  return q;
-}
+const start = journal.start;
 
 function snapshots<T>(q: Queue<T>, ids: Iterable<number>): Map<number, unknown> {
   const out = new Map<number, unknown>();

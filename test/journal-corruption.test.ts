@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreFailedError } from '../src/errors.js';
 import type { JobSnapshot } from '../src/job.js';
 import { journalOf, openQueue } from '../src/journal/index.js';
@@ -14,31 +13,14 @@ function jobMap(result: ReplayResult): Map<number, StoredJob> {
   return new Map([...result.jobs()].map((job) => [job.id, job]));
 }
 import type { Queue } from '../src/queue.js';
+import { useJournalDir } from './helpers/journal.js';
+import { seededRandom } from './helpers/random.js';
 
+const journal = useJournalDir();
 let dir: string;
 let file: string;
-const open: Array<Queue<unknown>> = [];
+beforeEach(() => ({ dir, file } = journal));
 
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'docket-journal-'));
-  file = join(dir, 'q.journal');
-});
-
-afterEach(async () => {
-  for (const q of open.splice(0)) await journalOf(q)?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** A deterministic random source (mulberry32) so that failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes a journal with puts, updates and deletes of `count` jobs; returns its bytes. */
 async function makeJournal(count: number, payload = 'x'): Promise<Uint8Array> {
@@ -134,7 +116,7 @@ describe('torn writes', () => {
     const bytes = await makeJournal(3);
     writeFileSync(file, bytes.subarray(0, bytes.length - 5));
     const q = await openQueue(file);
-    open.push(q);
+    journal.track(q);
     const damage = await new Promise((resolve) => journalOf(q)!.once('truncated', resolve));
     expect(damage).toMatchObject({ kind: 'torn-tail', reason: 'incomplete' });
   });
@@ -146,7 +128,7 @@ describe('torn writes', () => {
     const job = await q.add({ after: true });
     await journalOf(q)!.close();
     const r = await openQueue<unknown>(file);
-    open.push(r);
+    journal.track(r);
     expect(r.peek(job.id)?.data).toEqual({ after: true });
     expect(journalOf(r)!.stats().opened.truncated).toBeUndefined();
   });
@@ -157,7 +139,7 @@ describe('corruption', () => {
     const bytes = await makeJournal(8, 'abc');
     const ends = boundaries(bytes);
     const ids = [...Array.from({ length: 40 }, (_, i) => i + 1)];
-    const rand = random(42);
+    const rand = seededRandom(42);
     for (let trial = 0; trial < 150; trial++) {
       const damaged = Buffer.from(bytes);
       const flips = 1 + Math.floor(rand() * 3);
@@ -189,7 +171,7 @@ describe('corruption', () => {
     expect(Buffer.compare(readFileSync(file), damaged)).toBe(0);
     writeFileSync(file, bytes.subarray(0, bytes.length - 3));
     const q = await openQueue(file, { strict: true });
-    open.push(q);
+    journal.track(q);
     expect(journalOf(q)!.stats().opened.truncated?.kind).toBe('torn-tail');
   });
 
@@ -200,7 +182,7 @@ describe('corruption', () => {
     damaged[ends[3] + 2] ^= 0x01;
     writeFileSync(file, damaged);
     const q = await openQueue(file);
-    open.push(q);
+    journal.track(q);
     const [damage, backup] = await new Promise<[unknown, string]>((resolve) => journalOf(q)!.once('corrupt', (d, b) => resolve([d, b])));
     expect(damage).toMatchObject({ kind: 'corrupt', offset: ends[3], reason: 'checksum' });
     expect(Buffer.compare(readFileSync(backup), damaged)).toBe(0);
@@ -219,7 +201,7 @@ describe('corruption', () => {
     writeFileSync(file, zeroed);
     await expect(openQueue(file, { strict: true })).rejects.toThrow(StoreFailedError);
     const q = await openQueue(file, { retry: { attempts: 3 } });
-    open.push(q);
+    journal.track(q);
     const boundary = Math.max(...ends.filter((e) => e <= 4096));
     expect(strip(state(q, ids))).toEqual(expected(bytes, boundary));
     expect(state(q, ids).size).toBeGreaterThan(0);

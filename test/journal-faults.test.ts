@@ -1,30 +1,16 @@
-import { constants, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreFailedError } from '../src/errors.js';
 import { FaultyFileSystem, journalOf, nodeFileSystem, openQueue, type JournalFileHandle, type JournalFileSystem, type JournalOpenOptions } from '../src/journal/index.js';
-import type { Queue } from '../src/queue.js';
+import { useJournalDir } from './helpers/journal.js';
 
+const journal = useJournalDir();
 let dir: string;
 let file: string;
-const open: Array<Queue<unknown>> = [];
+beforeEach(() => ({ dir, file } = journal));
 
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'docket-journal-'));
-  file = join(dir, 'q.journal');
-});
-
-afterEach(async () => {
-  for (const q of open.splice(0)) await journalOf(q)?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function start<T>(options: Parameters<typeof openQueue<T>>[1] = {}): Promise<Queue<T>> {
-  const q = await openQueue<T>(file, options);
-  open.push(q as Queue<unknown>);
-  return q;
-}
+const start = journal.start;
 
 /** A file system whose fdatasync calls wait until the test lets them through. */
 class GatedFileSystem implements JournalFileSystem {
@@ -228,14 +214,14 @@ describe('preallocation under sync always', () => {
     const crashed = join(dir, 'crashed.journal');
     copyFileSync(file, crashed);
     const r = await openQueue<string>(crashed);
-    open.push(r as Queue<unknown>);
+    journal.track(r);
     expect(journalOf(r)!.stats().opened.truncated).toBeUndefined();
     expect(jobs.map((j) => r.peek(j.id)?.data)).toEqual(jobs.map((_, i) => `job ${i}`));
     // Appends go over the zeros, and survive another reopen.
     const later = await r.add('later');
     await journalOf(r)!.close();
     const again = await openQueue<string>(crashed);
-    open.push(again as Queue<unknown>);
+    journal.track(again);
     expect(again.peek(later.id)?.data).toBe('later');
     expect(again.stats().total).toBe(11);
   });
@@ -257,7 +243,7 @@ describe('preallocation under sync always', () => {
     bytes.fill(0x5a, size, size + 10);
     writeFileSync(crashed, bytes);
     const r = await openQueue<string>(crashed);
-    open.push(r as Queue<unknown>);
+    journal.track(r);
     expect(journalOf(r)!.stats().opened.truncated).toMatchObject({ kind: 'torn-tail', offset: size });
     expect(r.peek(kept.id)?.data).toBe('kept');
     expect(r.stats().total).toBe(1);

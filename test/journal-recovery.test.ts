@@ -1,33 +1,17 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { InvalidOptionError } from '../src/errors.js';
 import type { Job, JobSnapshot } from '../src/job.js';
-import { journalOf, openQueue, type OpenQueueOptions } from '../src/journal/index.js';
+import { journalOf, openQueue } from '../src/journal/index.js';
 import type { Queue } from '../src/queue.js';
+import { useJournalDir } from './helpers/journal.js';
 
-let dir: string;
+const journal = useJournalDir();
 let file: string;
-const open: Array<Queue<unknown>> = [];
+beforeEach(() => ({ file } = journal));
 
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'docket-journal-'));
-  file = join(dir, 'q.journal');
-});
-
-afterEach(async () => {
-  // "Crash" leftovers: close the files without letting the queue record anything more.
-  for (const q of open.splice(0)) await journalOf(q)?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function start<T>(options: OpenQueueOptions<T> = {}): Promise<Queue<T>> {
-  const q = await openQueue<T>(file, options);
-  open.push(q as Queue<unknown>);
-  return q;
-}
+const start = journal.start;
 
 /** Every job of the queue, as plain data. */
 function all<T>(q: Queue<T>, ids: number[]): Array<JobSnapshot<T>> {
