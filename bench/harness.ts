@@ -2,7 +2,7 @@
  * The bench convention, shared by `bench/run.ts` (the runner) and the case scripts in
  * `bench/cases/`. A suite (`bench/suites/<name>.ts`) default-exports a {@link Suite}; each
  * {@link Subject} is one case script run in a fresh `node` process, which prints one final
- * JSON line (see {@link report} / {@link skip}). See docs/bench.md.
+ * JSON line (see {@link report} / {@link skip}). See bench/README.md.
  *
  * This module is imported by every case script, so it holds no heavy imports.
  */

@@ -6,7 +6,7 @@
  *   and warmed before the clock starts.
  * task: tiny (x => x + 1, 100k tasks) or hash (~1 ms of SHA-256, 2k tasks).
  * concurrency: jobs the docket queue hands to the pool at once (default: the handler's
- *   `concurrency`, size * concurrentPerThread = 2, as docs/threads.md recommends).
+ *   `concurrency`, size * concurrentPerThread = 2, as the README (docket/threads) recommends).
  *
  * All tasks are submitted at once, then the case waits for every result and checks each.
  * Reports tasks/s.
