@@ -580,7 +580,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         if (this.reserveWaiters.length > 0) {
           const job = this.takeReady();
           if (job === undefined) break;
-          this.settleWaiter(this.reserveWaiters.shift() as ReserveWaiter<T>, this.lease(job, false, undefined));
+          const waiter = this.reserveWaiters.shift() as ReserveWaiter<T>;
+          this.settleWaiter(waiter, this.lease(job, false, waiter.ttr));
         } else if (this.handler !== undefined && this.slots.running < this.concurrencyLimit) {
           this.startNext();
         } else {
@@ -608,7 +609,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
       return job;
     }
   }
-
 
   /** Reserves a job: an attempt starts, bounded by the push timeout or the pull lease. */
   private lease(job: JobRecord<T>, push: boolean, ttr: number | undefined): ReservedJob<T> {
