@@ -126,7 +126,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
         this.check(lease);
         // A push attempt's lease is its running handler; only its timeout bounds it.
         if (lease.push) return;
-        this.table.renewLease(lease.record, this.opts.clock.now() + lease.record.ttr);
+        this.table.renewLease(lease.record, this.opts.clock.now() + lease.ttr);
       },
       progress: (lease, value) => {
         if (lease.isCurrent) this.emit('progress', lease.job, value);
@@ -618,7 +618,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     job.processedOn = now;
     const length = push ? job.timeout : ttr ?? job.ttr;
     const stored = this.table.move(job, 'reserve', length === Infinity ? Infinity : now + length);
-    const lease = new ReservedJob(job, this.host, push);
+    const lease = new ReservedJob(job, this.host, push, length);
     job.current = lease;
     this.background(stored);
     this.emit('active', job);

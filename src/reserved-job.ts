@@ -48,6 +48,7 @@ export class ReservedJob<T> implements JobContext {
     /** @internal */ readonly record: JobRecord<T>,
     private readonly host: LeaseHost<T>,
     /** @internal A push attempt (a `process()` handler) rather than a pulled lease. */ readonly push: boolean,
+    /** The lease's length in ms: `touch()` renews it for this long (`Infinity` for a push job without timeout). */ readonly ttr: number,
   ) {}
 
   /** @internal The handler slot running a push attempt. */

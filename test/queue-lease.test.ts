@@ -195,12 +195,15 @@ describe('queue leases (pull consumers)', () => {
 });
 
 describe('a waiting reserve with its own ttr', () => {
-  it('gets a lease of that length when the job arrives later', async () => {
+  it('gets a lease of that length when the job arrives later, and touch renews that length', async () => {
     const clock = new ManualClock();
     const q = new Queue<string>({ clock, ttr: 60_000, retry: { attempts: 2 } });
     const waiting = q.reserve({ ttr: 500 });
     await q.add('late');
     const lease = (await waiting)!;
+    expect(lease.deadline).toBe(clock.now() + 500);
+    clock.advance(300);
+    lease.touch();
     expect(lease.deadline).toBe(clock.now() + 500);
     clock.advance(500);
     expect(lease.isCurrent).toBe(false);
