@@ -14,6 +14,14 @@ export interface JournalFileHandle {
   readonly writesAreDurable?: boolean;
   /** Writes all `chunks` back to back at `position`; a short write is continued, an error rejects. */
   write(chunks: readonly Uint8Array[], position: number): Promise<void>;
+  /**
+   * {@link JournalFileHandle.write} done on the calling thread, returning when the data is
+   * in the OS (an error throws). Optional: the journal falls back to `write` without it.
+   * Appends under `sync: 'interval'` and `'never'` use it, a page-cache write costing
+   * less than the thread-pool round trip of an async write; under `'always'` the write
+   * waits for the disk and stays async, off the event loop.
+   */
+  writeSync?(chunks: readonly Uint8Array[], position: number): void;
   /** fdatasync(2): data (and the size needed to read it) reach stable storage. */
   datasync(): Promise<void>;
   /** Cuts the file to `length` bytes. */
@@ -47,6 +55,39 @@ function call<R>(fn: (cb: (error: NodeJS.ErrnoException | null, result: R) => vo
   return new Promise((resolve, reject) => fn((error, result) => (error ? reject(error) : resolve(result))));
 }
 
+/** Where a write of many chunks stands: what is left, and where it goes. */
+interface WriteState {
+  list: Uint8Array[];
+  total: number;
+  position: number;
+}
+
+function startWrite(chunks: readonly Uint8Array[], position: number): WriteState {
+  let total = 0;
+  for (const chunk of chunks) total += chunk.length;
+  return { list: chunks.slice(), total, position };
+}
+
+/** The buffers for the next writev: at most IOV_MAX (1024) per call on Linux. */
+function nextSlice(state: WriteState): Uint8Array[] {
+  return state.list.length > 1024 ? state.list.slice(0, 1024) : state.list;
+}
+
+/** Drops the `written` bytes that went out; a short write leaves the rest for the next call. */
+function advance(state: WriteState, written: number): void {
+  if (written === 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
+  state.position += written;
+  state.total -= written;
+  if (state.total === 0) {
+    state.list = [];
+    return;
+  }
+  let skip = written;
+  let i = 0;
+  while (skip >= state.list[i].length) skip -= state.list[i++].length;
+  state.list = [state.list[i].subarray(skip), ...state.list.slice(i + 1)];
+}
+
 class NodeFileHandle implements JournalFileHandle {
   constructor(
     private readonly fd: number,
@@ -54,27 +95,18 @@ class NodeFileHandle implements JournalFileHandle {
   ) {}
 
   async write(chunks: readonly Uint8Array[], position: number): Promise<void> {
-    let list = chunks.slice();
-    let total = 0;
-    for (const chunk of list) total += chunk.length;
-    while (total > 0) {
-      // writev takes at most IOV_MAX (1024) buffers per call on Linux.
-      const slice = list.length > 1024 ? list.slice(0, 1024) : list;
-      let sliceBytes = 0;
-      for (const chunk of slice) sliceBytes += chunk.length;
-      const written = await call<number>((cb) => fs.writev(this.fd, slice as NodeJS.ArrayBufferView[], position, cb));
-      if (written === 0) throw Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' });
-      position += written;
-      total -= written;
-      if (written === sliceBytes) {
-        list = list.slice(slice.length);
-        continue;
-      }
-      // Short write: drop what went out and continue with the rest.
-      let skip = written;
-      let i = 0;
-      while (skip >= list[i].length) skip -= list[i++].length;
-      list = [list[i].subarray(skip), ...list.slice(i + 1)];
+    const state = startWrite(chunks, position);
+    while (state.total > 0) {
+      const slice = nextSlice(state);
+      advance(state, await call<number>((cb) => fs.writev(this.fd, slice as NodeJS.ArrayBufferView[], state.position, cb)));
+    }
+  }
+
+  writeSync(chunks: readonly Uint8Array[], position: number): void {
+    const state = startWrite(chunks, position);
+    while (state.total > 0) {
+      const slice = nextSlice(state);
+      advance(state, fs.writevSync(this.fd, slice as NodeJS.ArrayBufferView[], state.position));
     }
   }
 
@@ -230,6 +262,19 @@ export class FaultyFileSystem implements JournalFileSystem {
         }
         throw fault.error;
       },
+      ...(handle.writeSync === undefined
+        ? {}
+        : {
+            writeSync(chunks: readonly Uint8Array[], position: number): void {
+              const fault = take('write');
+              if (!fault) return handle.writeSync!(chunks, position);
+              if (fault.partial !== undefined && fault.partial > 0) {
+                const all = Buffer.concat(chunks as Uint8Array[]);
+                handle.writeSync!([all.subarray(0, Math.min(fault.partial, all.length))], position);
+              }
+              throw fault.error;
+            },
+          }),
       async datasync() {
         const fault = take('datasync');
         if (fault) throw fault.error;
