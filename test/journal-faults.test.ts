@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreFailedError } from '../src/errors.js';
 import { FaultyFileSystem, journalOf, nodeFileSystem, openQueue, type JournalFileHandle, type JournalFileSystem, type JournalOpenOptions } from '../src/journal/index.js';
 import { useJournalDir } from './helpers/journal.js';
+import type { Queue } from '../src/queue.js';
 
 const journal = useJournalDir();
 let dir: string;
@@ -120,27 +121,35 @@ function settled(promise: Promise<unknown>): { done: boolean } {
   return state;
 }
 
+/**
+ * Adds one job, holds the store's durable step (`fs` gated) while 50 more producers add,
+ * checks that none of them resolved meanwhile, then lets everything through.
+ */
+async function addWhileGated(q: Queue<number>, fs: { gated: boolean; readonly pending: number; release(): void }): Promise<void> {
+  fs.gated = true;
+  const first = q.add(0);
+  const firstState = settled(first);
+  let rest: Array<Promise<unknown>> = [];
+  try {
+    await until(() => fs.pending === 1);
+    rest = Array.from({ length: 50 }, (_, i) => q.add(i + 1));
+    const restStates = rest.map(settled);
+    // Nothing to wait for but time: no add may resolve while the durable step is held.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(firstState.done).toBe(false);
+    expect(restStates.some((state) => state.done)).toBe(false);
+  } finally {
+    fs.release();
+  }
+  await Promise.all([first, ...rest]);
+}
+
 describe('sync always', () => {
   it('resolves add only after the fdatasync of its record, and concurrent adds share one fdatasync', async () => {
     const fs = new GatedFileSystem();
     const q = await start<number>({ sync: 'always', fileSystem: fs });
     const before = fs.syncs;
-    fs.gated = true;
-    const first = q.add(0);
-    const firstState = settled(first);
-    let rest: Array<Promise<unknown>> = [];
-    try {
-      await until(() => fs.pending === 1);
-    // While the first fdatasync is in flight, 50 more producers add.
-    rest = Array.from({ length: 50 }, (_, i) => q.add(i + 1));
-    const restStates = rest.map(settled);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(firstState.done).toBe(false);
-    expect(restStates.some((s) => s.done)).toBe(false);
-    } finally {
-      fs.release();
-    }
-    await Promise.all([first, ...rest]);
+    await addWhileGated(q, fs);
     // One for the first add, one for the 50 that queued behind it.
     expect(fs.syncs - before).toBe(2);
     expect(journalOf(q)!.stats().batches).toBeLessThanOrEqual(3);
@@ -157,22 +166,7 @@ describe('sync always with O_DSYNC', () => {
     if (flags.length > 0) expect(flags.some((f) => (f & constants.O_DSYNC) === constants.O_DSYNC)).toBe(true);
     // Creating the file synced once; from here on, nothing should.
     const before = { writes: fs.writes, syncs: journalOf(q)!.stats().syncs, fdatasyncs: fs.syncs };
-    fs.gated = true;
-    const first = q.add(0);
-    const firstState = settled(first);
-    let rest: Array<Promise<unknown>> = [];
-    try {
-      await until(() => fs.pending === 1);
-      // While the first durable write is in flight, 50 more producers add.
-      rest = Array.from({ length: 50 }, (_, i) => q.add(i + 1));
-      const restStates = rest.map(settled);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(firstState.done).toBe(false);
-      expect(restStates.some((s) => s.done)).toBe(false);
-    } finally {
-      fs.release();
-    }
-    await Promise.all([first, ...rest]);
+    await addWhileGated(q, fs);
     // One write for the first add, one for the 50 that queued behind it; no fdatasync.
     expect(fs.writes - before.writes).toBe(2);
     expect(fs.syncs).toBe(before.fdatasyncs);
