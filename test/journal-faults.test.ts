@@ -13,40 +13,12 @@ beforeEach(() => ({ dir, file } = journal));
 
 const start = journal.start;
 
-/** A file system whose fdatasync calls wait until the test lets them through. */
+/**
+ * A file system whose durable step waits until the test lets it through: `'datasync'` opens
+ * files without O_DSYNC (the write + fdatasync path) and holds each fdatasync; `'write'`
+ * opens them as asked (O_DSYNC under 'always') and holds each write.
+ */
 class GatedFileSystem implements JournalFileSystem {
-  gated = false;
-  private waiting: Array<() => void> = [];
-  syncs = 0;
-  readFile = nodeFileSystem.readFile;
-  rename = nodeFileSystem.rename;
-  syncDirectory = nodeFileSystem.syncDirectory;
-  copyFile = nodeFileSystem.copyFile;
-  unlink = nodeFileSystem.unlink;
-  async open(path: string, mode: 'existing' | 'create'): Promise<JournalFileHandle> {
-    const handle = await nodeFileSystem.open(path, mode);
-    return {
-      write: (chunks, position) => handle.write(chunks, position),
-      truncate: (length) => handle.truncate(length),
-      close: () => handle.close(),
-      datasync: async () => {
-        this.syncs++;
-        if (this.gated) await new Promise<void>((resolve) => this.waiting.push(resolve));
-        return handle.datasync();
-      },
-    };
-  }
-  get pending(): number {
-    return this.waiting.length;
-  }
-  release(): void {
-    this.gated = false;
-    for (const go of this.waiting.splice(0)) go();
-  }
-}
-
-/** A file system whose writes (O_DSYNC when asked: the durable step under 'always') wait until the test lets them through. */
-class GatedWriteFileSystem implements JournalFileSystem {
   gated = false;
   private waiting: Array<() => void> = [];
   writes = 0;
@@ -57,23 +29,31 @@ class GatedWriteFileSystem implements JournalFileSystem {
   syncDirectory = nodeFileSystem.syncDirectory;
   copyFile = nodeFileSystem.copyFile;
   unlink = nodeFileSystem.unlink;
+
+  constructor(private readonly step: 'datasync' | 'write' = 'datasync') {}
+
   async open(path: string, mode: 'existing' | 'create', options?: JournalOpenOptions): Promise<JournalFileHandle> {
-    const handle = await nodeFileSystem.open(path, mode, options);
+    const holdWrites = this.step === 'write';
+    const handle = await nodeFileSystem.open(path, mode, holdWrites ? options : undefined);
     this.durable.push(handle.writesAreDurable === true);
     return {
-      writesAreDurable: handle.writesAreDurable,
+      ...(holdWrites ? { writesAreDurable: handle.writesAreDurable } : {}),
       write: async (chunks, position) => {
         this.writes++;
-        if (this.gated) await new Promise<void>((resolve) => this.waiting.push(resolve));
+        if (holdWrites) await this.gate();
         return handle.write(chunks, position);
       },
       truncate: (length) => handle.truncate(length),
       close: () => handle.close(),
-      datasync: () => {
+      datasync: async () => {
         this.syncs++;
+        if (!holdWrites) await this.gate();
         return handle.datasync();
       },
     };
+  }
+  private async gate(): Promise<void> {
+    if (this.gated) await new Promise<void>((resolve) => this.waiting.push(resolve));
   }
   get pending(): number {
     return this.waiting.length;
@@ -158,7 +138,7 @@ describe('sync always', () => {
 
 describe('sync always with O_DSYNC', () => {
   it('opens the journal O_DSYNC and resolves add only after the write of its record returns, with no fdatasync', async () => {
-    const fs = new GatedWriteFileSystem();
+    const fs = new GatedFileSystem('write');
     const q = await start<number>({ sync: 'always', fileSystem: fs });
     expect(fs.durable.at(-1)).toBe(true);
     const flags = openFlags(file);
@@ -174,14 +154,14 @@ describe('sync always with O_DSYNC', () => {
   });
 
   it('sync never and interval do not open the journal O_DSYNC', async () => {
-    const fs = new GatedWriteFileSystem();
+    const fs = new GatedFileSystem('write');
     await journalOf(await start<number>({ sync: 'never', fileSystem: fs }))!.close();
     await journalOf(await start<number>({ sync: 'interval', fileSystem: fs }))!.close();
     expect(fs.durable.slice(-2)).toEqual([false, false]);
   });
 
   it('reopens the compacted file O_DSYNC, so appends after a compaction still skip fdatasync', async () => {
-    const fs = new GatedWriteFileSystem();
+    const fs = new GatedFileSystem('write');
     const q = await start<string>({ sync: 'always', fileSystem: fs, compactionSlack: Infinity });
     const jobs = await Promise.all(Array.from({ length: 20 }, (_, i) => q.add(`job ${i}`)));
     for (const job of jobs.slice(0, 15)) q.remove(job.id);
