@@ -447,14 +447,17 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (options?.id !== undefined) {
-      const existing = this.table.withDedupeId(options.id);
-      if (existing !== undefined) return Promise.resolve(existing);
-    }
+    const existing = this.withSameId(options);
+    if (existing !== undefined) return Promise.resolve(existing);
     if (this.producers.length > 0 || this.isFull()) {
       return onFull === 'reject' ? Promise.reject(this.fullError()) : this.waitForRoom(data, options);
     }
     return this.insert(data, options);
+  }
+
+  /** The live job with the dedupe id these options name, if any. */
+  private withSameId(options: AddOptions | undefined): Job<T> | undefined {
+    return options?.id === undefined ? undefined : this.table.withDedupeId(options.id);
   }
 
   private assertOpen(): void {
@@ -476,11 +479,16 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
     return new Promise((resolve, reject) => {
       this.producers.push({
         admit: () => {
-          if (options?.id !== undefined) {
-            const existing = this.table.withDedupeId(options.id);
-            if (existing !== undefined) return resolve(existing);
+          try {
+            // The store may have failed while this producer waited.
+            this.assertOpen();
+          } catch (error) {
+            return reject(error);
           }
-          this.insert(data, options).then(resolve, reject);
+          // Another producer may have added the same dedupe id meanwhile.
+          const existing = this.withSameId(options);
+          if (existing !== undefined) resolve(existing);
+          else this.insert(data, options).then(resolve, reject);
         },
         reject,
       });

@@ -113,10 +113,9 @@ export class ReservedJob<T> implements JobContext {
     this.host.progress(this, value);
   }
 
-  /** Ends the signal of a lease that is over; the reason is built only if somebody listens. @internal */
-  abort(reason: Error | (() => Error)): void {
-    if (this.controller !== undefined && !this.controller.signal.aborted) {
-      this.controller.abort(typeof reason === 'function' ? reason() : reason);
-    }
+  /** Ends the signal of a lease that was taken from its holder (deadline, close). @internal */
+  abort(reason: Error): void {
+    if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(reason);
   }
+
 }

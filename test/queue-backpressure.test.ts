@@ -174,3 +174,28 @@ describe('queue backpressure (maxSize)', () => {
     expect(q.size).toBe(2);
   });
 });
+
+describe('a producer waiting for room when the store fails', () => {
+  it('is refused with StoreFailedError instead of being added', async () => {
+    let failing = false;
+    const store = {
+      append: () => (failing ? Promise.reject(new Error('EIO')) : undefined),
+      close: async () => undefined,
+    };
+    const q = new Queue<number>({ maxSize: 1, store, retry: { attempts: 3 } });
+    const reported: Error[] = [];
+    q.on('error', (error) => reported.push(error));
+    await q.add(1);
+    const waiting = q.add(2);
+    failing = true;
+    // The reservation's record fails: the queue fails closed (reported, nobody awaits it).
+    const lease = q.tryReserve()!;
+    await flush();
+    expect(reported).toHaveLength(1);
+    // The ack frees the room the producer waited for, but the queue refuses new jobs now.
+    await expect(lease.ack()).rejects.toThrow(/store failed/);
+    await expect(waiting).rejects.toThrow(/refuses new jobs/);
+    expect(q.size).toBe(0);
+    await q.close({ timeout: 0 });
+  });
+});
