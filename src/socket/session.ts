@@ -436,12 +436,17 @@ export class Session {
     return undefined;
   }
 
-  private heldJobs(): number {
-    let held = 0;
+  /** This connection's current leases; those that ended elsewhere (TTR, close) are forgotten on the way. */
+  private *liveLeases(): IterableIterator<ReservedJob<unknown>> {
     for (const [id, { lease }] of this.leases) {
-      if (lease.isCurrent) held++;
+      if (lease.isCurrent) yield lease;
       else this.leases.delete(id);
     }
+  }
+
+  private heldJobs(): number {
+    let held = 0;
+    for (const _ of this.liveLeases()) held++;
     return held;
   }
 
@@ -535,19 +540,13 @@ export class Session {
   private deadlineSoon(): boolean {
     if (this.leases.size === 0) return false;
     const now = this.hub.clock.now();
-    for (const [id, { lease }] of this.leases) {
-      if (!lease.isCurrent) this.leases.delete(id);
-      else if (lease.deadline - now <= SAFETY_MARGIN_MS) return true;
-    }
+    for (const lease of this.liveLeases()) if (lease.deadline - now <= SAFETY_MARGIN_MS) return true;
     return false;
   }
 
   private armDeadlineSoon(): void {
     let soonest = Infinity;
-    for (const [id, { lease }] of this.leases) {
-      if (!lease.isCurrent) this.leases.delete(id);
-      else if (lease.deadline < soonest) soonest = lease.deadline;
-    }
+    for (const lease of this.liveLeases()) soonest = Math.min(soonest, lease.deadline);
     if (soonest === Infinity) return;
     const clock = this.hub.clock;
     this.soonTimer = clock.setTimer(() => {
