@@ -1,4 +1,18 @@
 export { Queue } from './queue.js';
+export type {
+  JobQueue,
+  LeasedJob,
+  JobView,
+  JobHandler,
+  LeaseContext,
+  JobAddOptions,
+  JobReleaseOptions,
+  JobReserveOptions,
+  JobQueueStats,
+  JobQueueEvents,
+  DeadLetterActions,
+  Awaitable,
+} from './contract.js';
 export type { Handler, ClosableHandler, ReserveOptions, CloseOptions, QueueStats } from './queue-types.js';
 export { ReservedJob } from './reserved-job.js';
 export type { JobContext, ReleaseOptions } from './reserved-job.js';

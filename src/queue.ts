@@ -13,6 +13,7 @@ import {
   UnrecoverableError,
   toError,
 } from './errors.js';
+import type { JobQueue } from './contract.js';
 import type { QueueEvents } from './events.js';
 import type { Job, JobSnapshot } from './job.js';
 import { JobTable } from './job-table.js';
@@ -59,7 +60,7 @@ const resolvedVoid = Promise.resolve();
  * await q.onIdle();
  * ```
  */
-export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> {
+export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements JobQueue<T> {
   /** Dead letters: list, redrive, purge. */
   readonly deadLetters: DeadLetters<T>;
 

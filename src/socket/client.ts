@@ -3,6 +3,8 @@ import type { Codec } from '../codec.js';
 import { InvalidOptionError, InvalidStateError, LeaseExpiredError, QueueClosedError, toError } from '../errors.js';
 import { ClientConnection, LOST, type ConnectionSettings } from './client-connection.js';
 import { ConsumerPool } from './client-consumers.js';
+import { RemoteTube } from './client-tube.js';
+import type { DeadLetterActions, JobQueue } from '../contract.js';
 import { ConnectionError } from './client-errors.js';
 import type { JobHost, RemoteJob } from './client-job.js';
 import {
@@ -46,13 +48,16 @@ const noop = (): void => {};
  * runs against the other. Made by {@link connect}.
  *
  * Differences from the local queue: every member that asks the server is async
- * (`stats()`, `touch()`), times travel as whole seconds (rounded up), and `pause` /
- * `onIdle` / dead-letter views are server-side matters not offered here.
+ * (`stats()`, `touch()`), times travel as whole seconds (rounded up), `onIdle` polls the
+ * server, and dead letters can be redriven and purged but not listed.
  * @typeParam T - the payload type
  */
-export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>> {
+export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>> implements JobQueue<T> {
   /** The tube. */
   readonly name: string;
+  /** The tube's buried jobs: `redrive` kicks them, `purge` deletes them (the protocol cannot list them). */
+  readonly deadLetters: DeadLetterActions;
+  private readonly tube: RemoteTube;
   private readonly options: ResolvedConnectOptions<T>;
   private readonly codec: Codec<T>;
   private readonly producer: ClientConnection;
@@ -112,6 +117,8 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
       onDisconnect,
     });
     this.target = options.concurrency;
+    this.tube = new RemoteTube(this.producer, this.name, () => this.closing);
+    this.deadLetters = this.tube.deadLetters;
   }
 
   /** @internal */
@@ -312,6 +319,21 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
     const conn = this.producer;
     conn.text('delete ').num(id).end();
     return conn.expect(interpretFound, ReplyCode.Deleted);
+  }
+
+  /** Pauses the tube on the server (`pause-tube`) for every consumer, until `resume()`. */
+  pause(): Promise<void> {
+    return this.tube.pause();
+  }
+
+  /** Ends a `pause()` (`pause-tube` with no delay). */
+  resume(): Promise<void> {
+    return this.tube.resume();
+  }
+
+  /** Resolves when the tube has nothing ready, delayed or reserved; the client asks the server every 50 ms meanwhile. */
+  onIdle(): Promise<void> {
+    return this.tube.onIdle();
   }
 
   // --- lifecycle --------------------------------------------------------------------
