@@ -44,7 +44,7 @@ export type JobEvent = (typeof JobEvent)[keyof typeof JobEvent];
 /** `done` means the job leaves the queue. */
 export type NextState = JobState | 'done';
 
-// The lifecycle of DESIGN.md as a table: (state, event) -> next state. Anything absent is refused.
+// The job lifecycle as a table: (state, event) -> next state. Anything absent is refused.
 const transitions: Record<JobState | 'new', Partial<Record<JobEvent, NextState>>> = {
   new: { delay: 'delayed', ready: 'ready', bury: 'buried' },
   delayed: { ready: 'ready', kick: 'ready', reserve: 'reserved', bury: 'buried', remove: 'done' },

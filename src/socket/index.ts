@@ -3,7 +3,7 @@
 export { serve, SocketServer } from './server.js';
 export type { ServeOptions } from './server.js';
 
-// The client (src/socket/client.ts, written separately).
+// The client.
 export { connect, RemoteQueue, RemoteJob, ConnectionError, ProtocolError } from './client.js';
 export type {
   AddedJob,
