@@ -108,6 +108,27 @@ describe('compaction', () => {
     expect(journalOf(again)!.stats().liveJobs).toBe(42);
   });
 
+  it('keeps every restored job when reopening a large journal compacts it at once', async () => {
+    // Reopening appends an update for each job that was reserved at the crash; the file is
+    // well past twice the live data plus the slack, so that append starts a compaction
+    // before the queue has even returned. It must still hold the jobs nobody touched.
+    const retry = { attempts: 5 };
+    const q = await start<string>({ compactionSlack: Infinity, retry });
+    const jobs = await Promise.all(Array.from({ length: 300 }, (_, i) => q.add(`job ${i} ${'x'.repeat(200)}`)));
+    for (const job of jobs.slice(0, 200)) await q.reserveJob(job.id).ack();
+    const held = [q.tryReserve()!, q.tryReserve()!, q.tryReserve()!];
+    await journalOf(q)!.close();
+
+    const r = await start<string>({ compactionSlack: 1024, retry });
+    const compacted = new Promise((resolve) => journalOf(r)!.once('compacted', resolve));
+    await compacted;
+    await journalOf(r)!.close();
+    const again = await start<string>({ compactionSlack: Infinity, retry });
+    expect(again.stats().total).toBe(100);
+    for (const job of jobs.slice(200)) expect(again.peek(job.id)?.data, `job ${job.id}`).toBe(job.data);
+    for (const lease of held) expect(again.peek(lease.id)).toMatchObject({ state: 'ready', timeouts: 1 });
+  });
+
   it('keeps disk use bounded while one old job stays forever (beanstalkd#359)', async () => {
     const slack = 16 * 1024;
     const q = await start<string>({ sync: 'never', compactionSlack: slack });

@@ -66,7 +66,15 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
   /** The jobs restored at open: ids (all below any new id) and where to find them. */
   private base: { ids: readonly number[]; max: number; lookup: (id: number) => Job<T> | undefined } | undefined;
   /** Restored jobs not deleted and not in `live`. */
-  private baseLive = 0;
+  private baseLive: number;
+  /**
+   * Set from open until {@link Journal.adopt} hands over the restored jobs. Restore itself
+   * appends (an update for each job that was reserved when the process died), but until
+   * the restored jobs are adopted the journal cannot read their state, so `live` is not
+   * the whole truth: no compaction may snapshot it, or the new file would hold only the
+   * jobs changed so far and lose every restored job nobody had touched.
+   */
+  private restoring = true;
   /**
    * Mean size of a put record (what a job costs in a compacted file). The live size is
    * estimated as count x mean rather than tracked per job, which would cost a number per
@@ -89,21 +97,25 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
     super();
     this.slack = slack;
     this.meanRecord = meanRecord;
+    // Counted from the replay, so that the live size is right from the first append.
+    this.baseLive = opened.jobs;
   }
 
-  /** @internal Tracks the jobs the queue restored from this journal. */
+  /**
+   * @internal Hands over the jobs the queue restored from this journal (their ids, and
+   * where to read their current state), ending the restore: compaction may run from here.
+   */
   adopt(ids: readonly number[], lookup: (id: number) => Job<T> | undefined): void {
     let max = 0;
     for (const id of ids) if (id > max) max = id;
-    // Restore itself records a change for each job that was reserved: those are in `live`.
-    let changed = 0;
-    for (const id of this.live.keys()) if (id <= max) changed++;
     this.base = { ids, max, lookup };
-    this.baseLive = ids.length - changed;
+    this.restoring = false;
+    this.maybeCompact();
   }
 
   private inBase(id: number): boolean {
-    return this.base !== undefined && id <= this.base.max;
+    // While restoring, every change is to a restored job.
+    return this.restoring || (this.base !== undefined && id <= this.base.max);
   }
 
   /** Folds the restored jobs into `live`, before a compaction reads it. */
@@ -181,6 +193,7 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
    */
   compact(): Promise<CompactionInfo | undefined> {
     if (this.compaction !== undefined) return this.compaction;
+    if (this.restoring) return Promise.reject(new Error(`journal ${this.path}: cannot compact before its restored jobs are adopted`));
     this.foldBase();
     this.compaction = this.writer
       .compact(
@@ -199,7 +212,7 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
   }
 
   private maybeCompact(): void {
-    if (this.slack === Infinity || this.compaction !== undefined) return;
+    if (this.slack === Infinity || this.compaction !== undefined || this.restoring) return;
     if (this.writer.size > 2 * this.liveBytes + this.slack) void this.compact();
   }
 

@@ -52,16 +52,6 @@ export interface JournalOptions<T> {
 
 const DEFAULT_SLACK = 4 * 1024 * 1024;
 
-/** Result of {@link openJournal}. */
-export interface OpenedJournal<T> {
-  journal: Journal<T>;
-  /**
-   * The live jobs for `Queue.restore`, decoded as they are iterated (once). Rejects a
-   * payload the codec cannot decode with `StoreFailedError`.
-   */
-  snapshots: Iterable<JobSnapshot<T>>;
-}
-
 function refuse(file: string, message: string, cause?: unknown): StoreFailedError {
   return new StoreFailedError(`journal ${file}: ${message}`, cause === undefined ? undefined : { cause });
 }
@@ -80,23 +70,17 @@ async function createFile(fs: JournalFileSystem, file: string): Promise<void> {
   await fs.syncDirectory(directoryOf(file));
 }
 
-/**
- * Opens (or creates) a journal file and replays it. Most code wants {@link openQueue},
- * which also builds the queue.
- */
-export async function openJournal<T>(file: string, options: JournalOptions<T> = {}): Promise<OpenedJournal<T>> {
-  const { journal, cursor, codec } = await openJournalFile<T>(file, options);
-  return { journal, snapshots: decodeSnapshots(file, cursor, codec, undefined, undefined) };
-}
-
-/** @internal What {@link openJournal} opens, before the live jobs are decoded. */
+/** @internal A journal file opened and replayed, before the live jobs are decoded. */
 export interface OpenedJournalFile<T> {
   journal: Journal<T>;
   cursor: LiveCursor;
   codec: Codec<T>;
 }
 
-/** @internal */
+/**
+ * @internal Opens (or creates) a journal file and replays it, for {@link openQueue}: the
+ * journal stays in its restoring state until the queue adopts the restored jobs.
+ */
 export async function openJournalFile<T>(file: string, options: JournalOptions<T> = {}): Promise<OpenedJournalFile<T>> {
   const started = performance.now();
   const fs = options.fileSystem ?? nodeFileSystem;
