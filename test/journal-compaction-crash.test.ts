@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { journalOf, openQueue, type OpenQueueOptions, type SyncPolicy } from '../src/journal/index.js';
+import type { Queue } from '../src/queue.js';
+import { MemoryFileSystem, type MemoryCall } from './helpers/memory-fs.js';
+
+// A crash at every step of a compaction: the file system records what a kill -9 and what a
+// power cut would leave at each of its calls (and, for writes, with the write torn in
+// half), while producers and consumers keep going and the test holds the compaction at its
+// named steps. Every image must open with every acknowledged job and without any job whose
+// ack was acknowledged.
+
+const FILE = path.resolve('/docket-memory/q.journal');
+const COMPACT = 'q.journal.compact';
+
+interface Ledger {
+  /** Acknowledged adds whose ack is not acknowledged: id -> data. */
+  live: Map<number, string>;
+  /** Of those, the ones with an ack in flight: they may be there or not. */
+  acking: Set<number>;
+  /** Acknowledged acks. */
+  gone: Set<number>;
+}
+
+interface Image {
+  fs: MemoryFileSystem;
+  kind: 'kill' | 'power' | 'torn';
+  at: string;
+  ledger: Ledger;
+}
+
+function copyLedger(ledger: Ledger): Ledger {
+  return { live: new Map(ledger.live), acking: new Set(ledger.acking), gone: new Set(ledger.gone) };
+}
+
+async function reopenAndCheck(image: Image, options: OpenQueueOptions<string>): Promise<void> {
+  const q = await openQueue<string>(FILE, { ...options, fileSystem: image.fs });
+  try {
+    const where = `${image.kind} image at ${image.at}`;
+    for (const [id, data] of image.ledger.live) if (!image.ledger.acking.has(id)) expect(q.peek(id)?.data, `${where}: acknowledged job ${id} lost`).toBe(data);
+    for (const id of image.ledger.gone) expect(q.peek(id), `${where}: acknowledged ack of ${id} came back`).toBeUndefined();
+  } finally {
+    await journalOf(q)!.close();
+  }
+}
+
+describe.each(['always', 'never'] as const)('a crash at any step of a compaction (sync %s)', (sync: SyncPolicy) => {
+  it('leaves a journal that opens with every acknowledged job', async () => {
+    const fs = new MemoryFileSystem();
+    const options: OpenQueueOptions<string> = { sync, compactionSlack: Infinity, retry: { attempts: 5 } };
+    const q: Queue<string> = await openQueue<string>(FILE, { ...options, fileSystem: fs });
+    const journal = journalOf(q)!;
+    const ledger: Ledger = { live: new Map(), acking: new Set(), gone: new Set() };
+    let counter = 0;
+    const add = async (): Promise<void> => {
+      const data = `job ${counter++}`;
+      const job = await q.add(data, { priority: counter % 3 });
+      ledger.live.set(job.id, data);
+    };
+    const ackOne = async (): Promise<void> => {
+      const lease = q.tryReserve();
+      if (lease === undefined) return;
+      ledger.acking.add(lease.id);
+      await lease.ack();
+      ledger.acking.delete(lease.id);
+      ledger.live.delete(lease.id);
+      ledger.gone.add(lease.id);
+    };
+    for (let i = 0; i < 60; i++) await add();
+    for (let i = 0; i < 30; i++) await ackOne();
+    // Jobs in other states, whose last record is an update.
+    await q.tryReserve()!.release({ priority: 9, delay: 60_000 });
+    await q.tryReserve()!.bury('kept');
+
+    const images: Image[] = [];
+    const steps = new Set<string>();
+    fs.onCall = (call: MemoryCall) => {
+      const at = `${call.step} ${call.file} (call ${fs.calls.length})`;
+      steps.add(`${call.step} ${call.file}`);
+      images.push({ fs: fs.image('kill'), kind: 'kill', at, ledger: copyLedger(ledger) });
+      if (sync === 'always') images.push({ fs: fs.image('power'), kind: 'power', at, ledger: copyLedger(ledger) });
+      const pending = fs.pendingWrite;
+      if (call.step === 'write' && pending !== undefined && pending.bytes.length > 1) {
+        const torn = { file: pending.file, bytes: pending.bytes.subarray(0, pending.bytes.length >> 1), position: pending.position };
+        images.push({ fs: fs.image('kill', torn), kind: 'torn', at, ledger: copyLedger(ledger) });
+        if (sync === 'always') images.push({ fs: fs.image('power', torn), kind: 'torn', at: `${at}, power`, ledger: copyLedger(ledger) });
+      }
+    };
+
+    // Held once the new file is written and synced (changes keep going to the old file and
+    // are copied over), then at the rename (the switch holds up the writer: these changes
+    // wait), then before the directory fsync.
+    const synced = fs.holdAt((call) => call.step === 'datasync' && call.file === COMPACT);
+    const renaming = fs.holdAt((call) => call.step === 'rename');
+    const dirSync = fs.holdAt((call) => call.step === 'syncDirectory');
+    const running = journal.compact();
+    // (A step that never comes lets the test go on, to fail below rather than hang.)
+    // Traffic while the live records are being written.
+    await Promise.all([add(), add(), ackOne()]);
+    await Promise.race([synced.reached, running]);
+    for (let i = 0; i < 10; i++) await Promise.all([add(), ackOne()]);
+    synced.release();
+    await Promise.race([renaming.reached, running]);
+    const waiting = [add(), add(), ackOne(), ackOne()];
+    renaming.release();
+    await Promise.race([dirSync.reached, running]);
+    waiting.push(add(), ackOne());
+    dirSync.release();
+    const info = await running;
+    await Promise.all(waiting);
+    // After the switch, on the new file.
+    for (let i = 0; i < 5; i++) await Promise.all([add(), ackOne()]);
+    await journal.flush();
+    fs.onCall = undefined;
+
+    expect(info, 'the compaction finished').toBeDefined();
+    expect(journal.stats().compactions).toBe(1);
+    expect(images.length).toBeGreaterThan(sync === 'always' ? 60 : 25);
+    for (const image of images) await reopenAndCheck(image, options);
+    // And the running journal itself, reopened as it stands.
+    await reopenAndCheck({ fs: fs.image('kill'), kind: 'kill', at: 'the end', ledger }, options);
+    for (const step of ['open q.journal.compact', 'write q.journal.compact', 'datasync q.journal.compact', 'rename q.journal.compact', 'syncDirectory docket-memory']) {
+      expect([...steps], `crash images taken at ${step}`).toContain(step);
+    }
+    await journal.close();
+  });
+});
