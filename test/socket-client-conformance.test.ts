@@ -8,7 +8,7 @@ import { rawCodec } from '../src/codec.js';
 import { LeaseExpiredError } from '../src/errors.js';
 import { ProtocolError } from '../src/socket/client-errors.js';
 import { connect, type ConnectOptions, type RemoteJob, type RemoteQueue } from '../src/socket/client.js';
-import { hasBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
+import { requireBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
 
 /** A server under test: where it listens and how to stop it. */
 export interface ServerUnderTest {
@@ -468,7 +468,7 @@ export function clientConformance(name: string, factory: ServerFactory): void {
   });
 }
 
-describe.skipIf(!hasBeanstalkd)('real beanstalkd', () => {
+describe.skipIf(!requireBeanstalkd('the socket client conformance suite against a real beanstalkd'))('real beanstalkd', () => {
   clientConformance('beanstalkd 1.12', () => startBeanstalkd());
 });
 

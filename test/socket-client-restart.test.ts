@@ -6,9 +6,9 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseExpiredError } from '../src/errors.js';
 import { connect, type RemoteQueue } from '../src/socket/client.js';
-import { hasBeanstalkd, startBeanstalkd, type RunningBeanstalkd } from './helpers/beanstalkd.js';
+import { requireBeanstalkd, startBeanstalkd, type RunningBeanstalkd } from './helpers/beanstalkd.js';
 
-describe.skipIf(!hasBeanstalkd)('socket client across a beanstalkd restart', () => {
+describe.skipIf(!requireBeanstalkd('the socket client restart test against a real beanstalkd'))('socket client across a beanstalkd restart', () => {
   let first: RunningBeanstalkd | undefined;
   let second: { stop(): Promise<void> } | undefined;
   let queue: RemoteQueue<string> | undefined;

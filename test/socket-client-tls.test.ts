@@ -1,40 +1,26 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import net from 'node:net';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionError } from '../src/socket/client-errors.js';
 import { connect } from '../src/socket/client.js';
 import { serve, type SocketServer } from '../src/socket/server.js';
+import { testPki } from './helpers/tls-fixtures.js';
 
-// A throwaway self-signed certificate for 127.0.0.1, made with the system's openssl.
-let dir = '';
-let key: Buffer;
-let cert: Buffer;
+// The committed test PKI: the server's certificate is signed by a CA only the test trusts.
+const { serverKey: key, serverCert: cert, ca } = testPki;
 let server: SocketServer;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'docket-client-tls-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-  ], { stdio: 'ignore' });
-  key = readFileSync(join(dir, 'key.pem'));
-  cert = readFileSync(join(dir, 'cert.pem'));
   server = await serve({ port: 0, tls: { key, cert } });
 });
 
 afterAll(async () => {
   await server?.close();
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
 describe('socket client over TLS', () => {
   it('round-trips a job with a docket server started with tls', async () => {
-    const q = await connect<{ n: number }>(`beanstalk://127.0.0.1:${server.port}/secure`, { tls: { ca: cert } });
+    const q = await connect<{ n: number }>(`beanstalk://127.0.0.1:${server.port}/secure`, { tls: { ca } });
     try {
       const added = await q.add({ n: 1 });
       const job = await q.reserve({ timeout: 1000 });
@@ -61,7 +47,7 @@ describe('socket client over TLS', () => {
     try {
       const refused = connect(`beanstalk://127.0.0.1:${port}/secure`, { tls: true, reconnect: false });
       await expect(refused).rejects.toBeInstanceOf(ConnectionError);
-      await expect(refused).rejects.toThrow(/self-signed/);
+      await expect(refused).rejects.toThrow(/unable to verify the first certificate/);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => untrusted.close(() => resolve()));

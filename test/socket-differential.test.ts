@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type SocketServer } from '../src/socket/server.js';
-import { hasBeanstalkd, RawConnection, type RunningBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
+import { requireBeanstalkd, type RunningBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
+import { RawConnection } from './helpers/raw-connection.js';
 import { seededRandom } from './helpers/random.js';
 
 /** A command with `#k` standing for the k-th job created (translated per server). */
@@ -100,7 +101,7 @@ async function run(port: number, steps: Step[]): Promise<string[]> {
   return out;
 }
 
-describe.skipIf(!hasBeanstalkd)('docket answers like beanstalkd 1.12 (differential)', () => {
+describe.skipIf(!requireBeanstalkd('the differential test against a real beanstalkd'))('docket answers like beanstalkd 1.12 (differential)', () => {
   let reference: RunningBeanstalkd;
   let docket: SocketServer;
   beforeAll(async () => {

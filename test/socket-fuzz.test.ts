@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Parser } from '../src/socket/parser.js';
 import type { Command } from '../src/socket/protocol.js';
 import { serve, type SocketServer } from '../src/socket/server.js';
-import { RawConnection } from './helpers/beanstalkd.js';
+import { RawConnection } from './helpers/raw-connection.js';
 import { seededRandom } from './helpers/random.js';
 
 const HUGE = ['4294967295', '4294967296', '18446744073709551615', '18446744073709551616', '99999999999999999999999999', '-1', '+7', '0x10', '1e9', ''];

@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serve, type SocketServer } from '../src/socket/server.js';
-import { RawConnection } from './helpers/beanstalkd.js';
+import { RawConnection } from './helpers/raw-connection.js';
 
 let server: SocketServer | undefined;
 const connections: RawConnection[] = [];

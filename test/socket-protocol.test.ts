@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serve, type SocketServer } from '../src/socket/server.js';
-import { hasBeanstalkd, RawConnection, startBeanstalkd } from './helpers/beanstalkd.js';
+import { requireBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
+import { RawConnection } from './helpers/raw-connection.js';
 
 interface Running {
   port: number;
@@ -27,7 +28,7 @@ const targets: Target[] = [
     },
   },
 ];
-if (hasBeanstalkd) targets.push({ name: 'beanstalkd', start: () => startBeanstalkd() });
+if (requireBeanstalkd('the protocol expectations against a real beanstalkd')) targets.push({ name: 'beanstalkd', start: () => startBeanstalkd() });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { textCodec } from '../src/codec.js';
 import { Queue } from '../src/queue.js';
 import { serve, type ServeOptions, type SocketServer } from '../src/socket/server.js';
-import { RawConnection } from './helpers/beanstalkd.js';
+import { RawConnection } from './helpers/raw-connection.js';
 
 const servers: SocketServer[] = [];
 const queues: Queue<unknown>[] = [];

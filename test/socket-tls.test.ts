@@ -1,36 +1,9 @@
-/** TLS and mutual TLS, with certificates made by the openssl CLI for this run. */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/** TLS and mutual TLS, with the committed test certificates. */
 import tls from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { serve, type SocketServer } from '../src/socket/server.js';
-import { RawConnection } from './helpers/beanstalkd.js';
-
-const OPENSSL = '/usr/bin/openssl';
-const hasOpenssl = existsSync(OPENSSL);
-
-interface Pki {
-  ca: Buffer;
-  serverKey: Buffer;
-  serverCert: Buffer;
-  clientKey: Buffer;
-  clientCert: Buffer;
-}
-
-function makePki(dir: string): Pki {
-  const run = (...args: string[]) => execFileSync(OPENSSL, args, { cwd: dir, stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=docket test CA');
-  for (const name of ['server', 'client']) {
-    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name === 'server' ? 'localhost' : 'docket client'}`);
-    const ext = join(dir, `${name}.ext`);
-    execFileSync('sh', ['-c', `printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > '${ext}'`]);
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', ext);
-  }
-  const read = (file: string) => readFileSync(join(dir, file));
-  return { ca: read('ca.crt'), serverKey: read('server.key'), serverCert: read('server.crt'), clientKey: read('client.key'), clientCert: read('client.crt') };
-}
+import { RawConnection } from './helpers/raw-connection.js';
+import { testPki as pki } from './helpers/tls-fixtures.js';
 
 function connectTls(port: number, options: tls.ConnectionOptions): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
@@ -39,17 +12,10 @@ function connectTls(port: number, options: tls.ConnectionOptions): Promise<RawCo
   });
 }
 
-describe.skipIf(!hasOpenssl)('TLS', () => {
-  let dir: string;
-  let pki: Pki;
+describe('TLS', () => {
   let server: SocketServer | undefined;
   const connections: RawConnection[] = [];
 
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'docket-tls-'));
-    pki = makePki(dir);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(async () => {
     for (const c of connections.splice(0)) c.close();
     await server?.close();

@@ -1,21 +1,15 @@
+/** Starts the reference beanstalkd for the interoperability suites (gate them with `requireBeanstalkd`). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { canConnect, freePort } from './net.js';
-
-/** Path of the reference server the expectation suites run against. */
-export const BEANSTALKD_PATH = process.env.BEANSTALKD_PATH ?? '/usr/bin/beanstalkd';
+import { findBinary, requireBinary } from './system-binary.js';
 
 /**
- * Whether a real beanstalkd is installed. Without one the interoperability suites cannot
- * prove anything, so they fail loudly, unless DOCKET_SKIP_BEANSTALKD=1 asks to skip them.
+ * Whether a real beanstalkd is there for the suite described by `skipped` (e.g. `the
+ * differential test against beanstalkd`): false on a machine without one (after one line
+ * saying what is skipped), a thrown error under CI=true.
  */
-export const hasBeanstalkd: boolean = existsSync(BEANSTALKD_PATH);
-if (!hasBeanstalkd && process.env.DOCKET_SKIP_BEANSTALKD !== '1') {
-  throw new Error(
-    `beanstalkd is not installed at ${BEANSTALKD_PATH}: the interoperability tests need it ` +
-      '(apt-get install -y beanstalkd, or BEANSTALKD_PATH=...). Set DOCKET_SKIP_BEANSTALKD=1 to skip them instead.',
-  );
+export function requireBeanstalkd(skipped: string): boolean {
+  return requireBinary({ name: 'beanstalkd', install: 'apt-get install -y beanstalkd', skipped }) !== undefined;
 }
 
 /** A running reference server on 127.0.0.1. */
@@ -48,11 +42,13 @@ export interface StartBeanstalkdOptions {
  * ```
  */
 export async function startBeanstalkd(options: StartBeanstalkdOptions = {}): Promise<RunningBeanstalkd> {
+  const path = findBinary('beanstalkd');
+  if (path === undefined) throw new Error('beanstalkd is not on PATH (apt-get install -y beanstalkd, or set BEANSTALKD_PATH)');
   const deadline = Date.now() + (options.timeout ?? 5000);
   // The port can be taken between closing the probe and the child binding it: retry.
   for (let tries = 0; ; tries++) {
     const port = options.port ?? (await freePort());
-    const child = spawn(BEANSTALKD_PATH, ['-l', '127.0.0.1', '-p', String(port), ...(options.args ?? [])], {
+    const child = spawn(path, ['-l', '127.0.0.1', '-p', String(port), ...(options.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let exited = false;
@@ -83,165 +79,5 @@ export async function startBeanstalkd(options: StartBeanstalkdOptions = {}): Pro
     if (Date.now() >= deadline || tries >= 5) {
       throw new Error(`beanstalkd did not start on 127.0.0.1:${port}: ${stderr.trim() || 'timed out'}`);
     }
-  }
-}
-
-/** One reply: its line (CRLF removed) and, for RESERVED/FOUND/OK, its data. */
-export interface RawReply {
-  line: string;
-  data?: Buffer;
-}
-
-const DATA_REPLY = /^(?:RESERVED \d+ (\d+)|FOUND \d+ (\d+)|OK (\d+))$/;
-
-/**
- * A bare protocol connection for tests: write exact bytes, read exact replies. Works with
- * any beanstalkd-protocol server (ours or the reference).
- */
-export class RawConnection {
-  readonly socket: net.Socket;
-  private buffer: Buffer = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  private ended = false;
-  readonly closed: Promise<void>;
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-      this.wake();
-    });
-    socket.on('error', () => {});
-    this.closed = new Promise((resolve) => {
-      socket.once('close', () => {
-        this.ended = true;
-        this.wake();
-        resolve();
-      });
-    });
-  }
-
-  static open(port: number, host = '127.0.0.1'): Promise<RawConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host });
-      socket.setNoDelay(true);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new RawConnection(socket));
-      });
-      socket.once('error', reject);
-    });
-  }
-
-  /** Wraps an already connected socket (e.g. a TLS one). */
-  static wrap(socket: net.Socket): RawConnection {
-    return new RawConnection(socket);
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  private waitForBytes(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  /** Whether the server closed the connection. */
-  get isClosed(): boolean {
-    return this.ended;
-  }
-
-  /** Bytes received and not read yet. */
-  get unread(): number {
-    return this.buffer.length;
-  }
-
-  send(data: string | Uint8Array): void {
-    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
-  }
-
-  /** Reads the next reply; rejects if the connection closes first or after `timeout` ms. */
-  async reply(timeout = 5000): Promise<RawReply> {
-    const deadline = Date.now() + timeout;
-    for (;;) {
-      const end = this.buffer.indexOf('\r\n');
-      if (end !== -1) {
-        const line = this.buffer.toString('latin1', 0, end);
-        const match = DATA_REPLY.exec(line);
-        if (match === null) {
-          this.buffer = this.buffer.subarray(end + 2);
-          return { line };
-        }
-        const size = Number(match[1] ?? match[2] ?? match[3]);
-        if (this.buffer.length >= end + 2 + size + 2) {
-          const data = Buffer.from(this.buffer.subarray(end + 2, end + 2 + size));
-          this.buffer = this.buffer.subarray(end + 2 + size + 2);
-          return { line, data };
-        }
-      }
-      if (this.ended) throw new Error(`connection closed while waiting for a reply (unread: ${JSON.stringify(this.buffer.toString('latin1'))})`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply within ${timeout} ms (unread: ${JSON.stringify(this.buffer.toString('latin1'))})`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.waitForBytes(), new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
-      clearTimeout(timer);
-    }
-  }
-
-  /** Sends one command line (CRLF added) and, if given, a body; returns the reply line. */
-  async line(command: string, body?: string | Uint8Array, timeout?: number): Promise<string> {
-    return (await this.request(command, body, timeout)).line;
-  }
-
-  /** Sends one command line (CRLF added) and, if given, a body; returns the whole reply. */
-  async request(command: string, body?: string | Uint8Array, timeout?: number): Promise<RawReply> {
-    const parts: Buffer[] = [Buffer.from(`${command}\r\n`, 'latin1')];
-    if (body !== undefined) parts.push(typeof body === 'string' ? Buffer.from(body, 'latin1') : Buffer.from(body), Buffer.from('\r\n'));
-    this.send(Buffer.concat(parts));
-    return this.reply(timeout);
-  }
-
-  /** `put` with a body; returns the new job id (throws unless INSERTED). */
-  async put(body: string | Uint8Array, options: { pri?: number; delay?: number; ttr?: number } = {}): Promise<number> {
-    const size = typeof body === 'string' ? Buffer.byteLength(body, 'latin1') : body.length;
-    const line = await this.line(`put ${options.pri ?? 0} ${options.delay ?? 0} ${options.ttr ?? 60} ${size}`, body);
-    const match = /^INSERTED (\d+)$/.exec(line);
-    if (match === null) throw new Error(`put answered ${line}`);
-    return Number(match[1]);
-  }
-
-  /** Resolves true if nothing arrives for `ms` (and the connection stays open). */
-  async silentFor(ms: number): Promise<boolean> {
-    const before = this.buffer.length;
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return this.buffer.length === before && !this.ended;
-  }
-
-  /** Parses a YAML dict reply (`---\nkey: value\n...`) into a record of strings. */
-  static yamlDict(data: Buffer | undefined): Record<string, string> {
-    const out: Record<string, string> = {};
-    const text = data?.toString('latin1') ?? '';
-    for (const row of text.split('\n').slice(1)) {
-      if (row === '') continue;
-      const at = row.indexOf(': ');
-      out[row.slice(0, at)] = row.slice(at + 2);
-    }
-    return out;
-  }
-
-  /** Parses a YAML list reply (`---\n- a\n- b\n`). */
-  static yamlList(data: Buffer | undefined): string[] {
-    const text = data?.toString('latin1') ?? '';
-    return text
-      .split('\n')
-      .slice(1)
-      .filter((row) => row !== '')
-      .map((row) => row.slice(2));
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }
