@@ -3,7 +3,7 @@
  * docket and the reference beanstalkd 1.12; every reply must match (job ids are compared
  * by order of creation, so each server may number its jobs its own way).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serve, type SocketServer } from '../src/socket/server.js';
 import { requireBeanstalkd, type RunningBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
 import { RawConnection } from './helpers/raw-connection.js';
@@ -51,7 +51,7 @@ function script(seed: number, length: number): Step[] {
       default: {
         const odd = ['bogus', 'put 1', 'stats-job', 'use -x', 'peek x', 'release 1 2', 'kick -1', 'kick 4294967296', 'reserve-with-timeout x',
           'reserve-with-timeout -0', 'stats-tube default ', `use ${'u'.repeat(200)}`, `watch ${'w'.repeat(201)}`, 'ignore default', 'pause-tube nope 1',
-          'pause-tube', 'reservex', 'list-tubesx', 'peek 18446744073709551616', 'delete 0', 'x'.repeat(230)];
+          'pause-tube', 'pause-tube -x 0', `pause-tube ${'p'.repeat(201)} 1`, 'use a*b', 'watch a b', 'reservex', 'list-tubesx', 'peek 18446744073709551616', 'delete 0', 'x'.repeat(230)];
         steps.push({ line: pick(odd), conn });
       }
     }
@@ -101,22 +101,13 @@ async function run(port: number, steps: Step[]): Promise<string[]> {
   return out;
 }
 
-describe.skipIf(!requireBeanstalkd('the differential test against a real beanstalkd'))('docket answers like beanstalkd 1.12 (differential)', () => {
-  let reference: RunningBeanstalkd;
-  let docket: SocketServer;
-  beforeAll(async () => {
+/** Runs `steps` on a fresh beanstalkd and a fresh docket server, so no script sees another's state. */
+async function expectSameReplies(steps: Step[]): Promise<void> {
+  let reference: RunningBeanstalkd | undefined;
+  let docket: SocketServer | undefined;
+  try {
     reference = await startBeanstalkd();
     docket = await serve({ port: 0 });
-  });
-  afterAll(async () => {
-    await reference.stop();
-    await docket.close();
-  });
-
-  it.each(Array.from({ length: 30 }, (_, i) => i + 1))('random script %i (400 commands on 2 connections)', async (seed) => {
-    const steps = script(seed, 400);
-    // Fresh tubes per script on both sides: each script uses its own server state
-    // only through ids it created, and starts by emptying the tubes it touches.
     const expected = await run(reference.port, steps);
     const actual = await run(docket.port, steps);
     for (let i = 0; i < expected.length; i++) {
@@ -124,5 +115,42 @@ describe.skipIf(!requireBeanstalkd('the differential test against a real beansta
         expect.fail(`step ${i} differs\n  beanstalkd: ${expected[i]}\n  docket:     ${actual[i]}\n  before: ${expected.slice(Math.max(0, i - 8), i).join('\n          ')}`);
       }
     }
+  } finally {
+    await reference?.stop();
+    await docket?.close();
+  }
+}
+
+/**
+ * Every command that takes a tube name, given names beanstalkd 1.12 refuses (too long, a
+ * leading `-`, bytes outside its alphabet, surrounding spaces) and the longest it accepts.
+ */
+function tubeNameScript(): Step[] {
+  const names = ['t'.repeat(200), 't'.repeat(201), '-x', '-', 'a*b', 'a b', 'ab ', ' ab', 'a\tb', 'caf\u00e9', '', 'a-b+c/d;e.f$g_h(i)', 'nosuch'];
+  const steps: Step[] = [];
+  for (const name of names) {
+    steps.push(
+      { line: `use ${name}`, conn: 0 },
+      { line: `watch ${name}`, conn: 1 },
+      { line: `stats-tube ${name}`, conn: 0 },
+      { line: `pause-tube ${name} 0`, conn: 0 },
+      { line: `pause-tube  ${name} 0`, conn: 1 },
+      { line: `pause-tube ${name}`, conn: 1 },
+      { line: `ignore ${name}`, conn: 1 },
+      { line: 'list-tube-used', conn: 0 },
+      { line: 'list-tubes-watched', conn: 1 },
+      { line: 'list-tubes', conn: 0 },
+    );
+  }
+  return steps;
+}
+
+describe.skipIf(!requireBeanstalkd('the differential test against a real beanstalkd'))('docket answers like beanstalkd 1.12 (differential)', () => {
+  it('tube names: every command that takes one refuses the same names', async () => {
+    await expectSameReplies(tubeNameScript());
+  });
+
+  it.each(Array.from({ length: 30 }, (_, i) => i + 1))('random script %i (400 commands on 2 connections)', async (seed) => {
+    await expectSameReplies(script(seed, 400));
   });
 });

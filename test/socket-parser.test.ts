@@ -211,7 +211,10 @@ describe('Parser: command grammar (as the reference 1.12 reads it)', () => {
     expect(one('delete 007\r\n')).toEqual({ name: 'delete', id: 7 });
     expect(one('quitx\r\n')).toEqual({ name: 'quit' });
     expect(one('pause-tubedefault 1\r\n')).toEqual({ name: 'pause-tube', tube: 'default', delay: 1 });
-    expect(one('pause-tube   -x 2\r\n')).toEqual({ name: 'pause-tube', tube: '-x', delay: 2 });
+    expect(one('pause-tube   x 2\r\n')).toEqual({ name: 'pause-tube', tube: 'x', delay: 2 });
+    // Spaces are skipped before the name, but the name itself is checked as use checks it.
+    expect(one('pause-tube   -x 2\r\n')).toMatchObject({ name: 'error', reply: 'BAD_FORMAT' });
+    expect(one(`pause-tube ${'p'.repeat(201)} 2\r\n`)).toMatchObject({ name: 'error', reply: 'BAD_FORMAT' });
     expect(one('use a-\r\n')).toEqual({ name: 'use', tube: 'a-' });
     expect(one('use ' + 'a'.repeat(200) + '\r\n')).toEqual({ name: 'use', tube: 'a'.repeat(200) });
     // reserve-with-timeout is strtol-lenient in 1.12.

@@ -323,7 +323,10 @@ export class Parser {
         if (at === nameStart) return this.badFormat('pause-tube expects <tube> <delay>');
         const delay = this.readU32(buf, at, end);
         if (delay < 0 || this.cursor !== end) return this.badFormat('pause-tube expects <tube> <delay>');
-        this.sink({ name: 'pause-tube', tube: buf.toString('latin1', nameStart, at), delay });
+        // The reference reads the name by its alphabet, then refuses it as use/watch do.
+        const tube = this.readName(buf, nameStart, at);
+        if (tube === undefined) return this.badFormat('pause-tube expects a valid tube name');
+        this.sink({ name: 'pause-tube', tube, delay });
         return;
       }
       case 'put':
