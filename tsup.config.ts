@@ -13,7 +13,8 @@ export default defineConfig({
   dts: true,
   target: 'node20',
   platform: 'node',
-  sourcemap: true,
+  // No sourcemaps: the output is unminified, readable JavaScript, and maps doubled the tarball.
+  sourcemap: false,
   clean: true,
   splitting: true,
   treeshake: true,
