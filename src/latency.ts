@@ -6,20 +6,19 @@ export interface Percentiles {
   count: number;
 }
 
+/** Samples kept: a power of two, so that the ring index is a mask. */
+const WINDOW = 1024;
+
 /**
  * The most recent durations in a fixed ring: recording is one store, and percentiles
  * are computed only when asked (by `stats()`).
  */
 export class LatencyWindow {
-  private readonly samples: Float64Array;
+  private readonly samples = new Float64Array(WINDOW);
   private recorded = 0;
 
-  constructor(size = 1024) {
-    this.samples = new Float64Array(size);
-  }
-
   record(ms: number): void {
-    this.samples[this.recorded++ % this.samples.length] = ms;
+    this.samples[this.recorded++ & (WINDOW - 1)] = ms;
   }
 
   percentiles(): Percentiles {

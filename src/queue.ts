@@ -99,7 +99,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.jobConfig = { queueName: this.opts.name, epoch: this.opts.clock.now(), maxAttempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout, ttl: Infinity };
     this.table = new JobTable<T>(this.opts.clock, {
       store: this.opts.store,
-      onReady: (job) => this.emit('ready', job),
+      onReady: (job) => {
+        if (this.hears('ready')) this.emit('ready', job);
+      },
       onDue: (job) => {
         this.background(this.table.move(job, 'ready'));
         this.wake();
@@ -179,6 +181,28 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
    */
   add(data: T, options?: AddOptions): Promise<Job<T>> {
     return this.admit(data, options, this.opts.onFull);
+  }
+
+  /**
+   * Adds a job synchronously and returns it: the fire-and-forget producer call, with no
+   * promise to allocate or settle. Throws {@link QueueFullError} at `maxSize` (or while
+   * producers wait for room: it never overtakes them), {@link QueueClosedError} once
+   * closed, {@link StoreFailedError} after a store failure, {@link InvalidOptionError} for
+   * bad options. A dedupe `id` that is still in the queue returns the job already there.
+   * With a store, the job is written but not waited for: a write that fails takes the job
+   * back out (unless a consumer already has it), fails the queue closed and is reported
+   * as an `'error'` event; use {@link Queue.add} to wait for durability.
+   */
+  push(data: T, options?: AddOptions): Job<T> {
+    if (options !== undefined) checkAddOptions(options);
+    this.assertOpen();
+    const existing = this.withSameId(options);
+    if (existing !== undefined) return existing;
+    if (this.producers.length > 0 || this.isFull()) throw this.fullError();
+    const job = this.createRecord(data, options);
+    const stored = this.place(job);
+    if (stored !== undefined) stored.then(undefined, (error: unknown) => this.report(this.unacknowledged(job, error)));
+    return job;
   }
 
   /** Like {@link Queue.add}, but never waits: rejects with {@link QueueFullError} at `maxSize`. */
@@ -516,40 +540,67 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   }
 
   private insert(data: T, options: AddOptions | undefined): Promise<Job<T>> {
-    const now = this.opts.clock.now();
-    let job: JobRecord<T>;
-    let delay = 0;
-    if (options === undefined) {
-      job = new JobRecord(nextJobId(), data, this.jobConfig, DEFAULTS.priority, now);
-    } else {
-      job = new JobRecord(nextJobId(), data, this.configFor(options), options.priority ?? DEFAULTS.priority, now);
-      delay = options.delay ?? 0;
-      if (delay > 0) job.more.delay = delay;
-      if (options.id !== undefined) job.more.dedupeId = options.id;
-    }
+    const job = this.createRecord(data, options);
     let stored: void | Promise<void>;
     try {
-      stored = this.table.put(job, delay > 0 ? now + delay : Infinity);
+      stored = this.place(job);
     } catch (refusal) {
-      // The store refused this job before writing anything (a payload it cannot encode):
-      // only this add fails, not the queue.
       return Promise.reject(refusal);
     }
-    this.added++;
-    this.emit('added', job);
-    this.wake();
     if (stored === undefined) return Promise.resolve(job);
     return stored.then(
       () => job,
       (error: unknown) => {
-        // Never acknowledged: take the job back out unless a consumer already has it.
-        if (job.state !== 'reserved' && this.table.get(job.id) === job) {
-          this.table.drop(job);
-          this.afterChange();
-        }
-        throw this.storeFailed(error);
+        throw this.unacknowledged(job, error);
       },
     );
+  }
+
+  private createRecord(data: T, options: AddOptions | undefined): JobRecord<T> {
+    const now = this.opts.clock.now();
+    if (options === undefined) return new JobRecord(nextJobId(), data, this.jobConfig, DEFAULTS.priority, now);
+    const job = new JobRecord(nextJobId(), data, this.configFor(options), options.priority ?? DEFAULTS.priority, now);
+    const delay = options.delay ?? 0;
+    if (delay > 0) {
+      job.more.delay = delay;
+      // Held here until `place` puts the job in the table as delayed until then.
+      job.dueAt = now + delay;
+    }
+    if (options.id !== undefined) job.more.dedupeId = options.id;
+    return job;
+  }
+
+  /**
+   * Puts a new job in the table and starts it moving; returns the store's answer. A store
+   * that refuses the job before writing anything (a payload it cannot encode) throws here:
+   * only this job fails, not the queue.
+   */
+  private place(job: JobRecord<T>): void | Promise<void> {
+    const stored = this.table.put(job, job.dueAt);
+    this.added++;
+    if (this.hears('added')) this.emit('added', job);
+    if (this.canDispatch()) {
+      this.wake();
+    } else {
+      // Nobody can take the job now, and a new job brings no condition true (idle, empty,
+      // fewer than n, room for a producer): all a full wake would do is note the queue busy.
+      this.busy = true;
+    }
+    return stored;
+  }
+
+  /** The store never acknowledged a new job: take it back out unless a consumer already has it. */
+  private unacknowledged(job: JobRecord<T>, error: unknown): StoreFailedError {
+    if (job.state !== 'reserved' && this.table.get(job.id) === job) {
+      this.table.drop(job);
+      this.afterChange();
+    }
+    return this.storeFailed(error);
+  }
+
+  /** Whether an event has listeners: an `emit` nobody hears still costs its argument list. */
+  private hears(event: keyof QueueEvents<T>): boolean {
+    return this.listenerCount(event) > 0;
   }
 
   // ── internals: store results ──────────────────────────────────────────
@@ -603,6 +654,12 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.afterChange();
   }
 
+  /** Whether `wake` could hand out a job now (a waiting `reserve()` or a free handler slot). */
+  private canDispatch(): boolean {
+    if (this.paused || this.closing || this.dispatching) return false;
+    return this.reserveWaiters.length > 0 || (this.handler !== undefined && this.slots.running < this.concurrencyLimit);
+  }
+
   /** The next ready job; jobs past their `ttl` are buried as `'expired'` on the way. */
   private takeReady(): JobRecord<T> | undefined {
     const ready = this.table.ready;
@@ -630,7 +687,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     const lease = new ReservedJob(job, this.host, push, length);
     job.current = lease;
     this.background(stored);
-    this.emit('active', job);
+    if (this.hears('active')) this.emit('active', job);
     return lease;
   }
 
@@ -662,7 +719,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.runTimes.record(now - (job.processedOn as number));
     const stored = this.table.move(job, 'ack');
     this.completed++;
-    this.emit('completed', job, result);
+    if (this.hears('completed')) this.emit('completed', job, result);
     return stored;
   }
 

@@ -123,11 +123,18 @@ export class ReadySet<J extends ReadyItem> {
   /** Ready jobs with priority below {@link URGENT_BELOW}. */
   urgent = 0;
 
+  /** The bucket of the latest add: most adds go to the same priority as the one before. */
+  private lastBucket: Bucket<J> | undefined = undefined;
+
   add(job: J): void {
-    let bucket = this.buckets.get(job.priority);
-    if (bucket === undefined) {
-      bucket = new Bucket(job.priority);
-      this.buckets.set(job.priority, bucket);
+    let bucket = this.lastBucket;
+    if (bucket === undefined || bucket.priority !== job.priority) {
+      bucket = this.buckets.get(job.priority);
+      if (bucket === undefined) {
+        bucket = new Bucket(job.priority);
+        this.buckets.set(job.priority, bucket);
+      }
+      this.lastBucket = bucket;
     }
     if (bucket.live === 0) this.priorities.push(bucket, job.priority);
     const stamp = this.nextStamp++;
@@ -162,6 +169,7 @@ export class ReadySet<J extends ReadyItem> {
   }
 
   clear(): void {
+    this.lastBucket = undefined;
     this.buckets.clear();
     this.priorities.clear();
     this.size = 0;
@@ -177,7 +185,10 @@ export class ReadySet<J extends ReadyItem> {
       bucket.reset();
       // Empty buckets are kept for reuse (a queue that keeps emptying would otherwise
       // allocate one per job), but not without bound when priorities are many.
-      if (this.buckets.size > MAX_IDLE_BUCKETS) this.buckets.delete(bucket.priority);
+      if (this.buckets.size > MAX_IDLE_BUCKETS) {
+        this.buckets.delete(bucket.priority);
+        if (this.lastBucket === bucket) this.lastBucket = undefined;
+      }
     }
   }
 }
