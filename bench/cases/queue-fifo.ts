@@ -1,13 +1,23 @@
 /**
  * FIFO throughput: `node --import tsx bench/cases/queue-fifo.ts <subject> <concurrency> [jobs]`
  *
- * subject: docket | async.queue | fastq | fastq.promise | p-queue
+ * subject: docket.push | docket.add | async.queue | fastq | fastq.promise | p-queue
  *
  * The consumer is started first, then N jobs with a `{ i }` payload are added in one loop,
  * then the case waits until all completed. Each job is a no-op that completes
- * asynchronously: an `async () => {}` handler, or for fastq's callback API a callback
- * called in a microtask (what an `async` function's resolution costs). Reports jobs/s over
- * the whole (add + run), and checks every job ran exactly once.
+ * asynchronously: an `async () => {}` handler, or for the callback APIs (async.queue's and
+ * fastq's) a callback called in a microtask (what an `async` function's resolution costs).
+ * Every peer is driven by its cheapest documented producer call:
+ *
+ * - docket.push: `q.push(data)`, synchronous, returns the job (no promise);
+ *   docket.add: `q.add(data)`, the returned promise not awaited;
+ * - async.queue: `q.push(task, callback)` with one callback for all (without a callback,
+ *   async v3 allocates a promise per push);
+ * - fastq: `q.push(task)` (callback API, no per-task callback);
+ * - fastq.promise: `q.push(task)`, the returned promise not awaited;
+ * - p-queue: `q.add(() => handler(data))`, as its README shows.
+ *
+ * Reports jobs/s over the whole (add + run), and checks every job ran exactly once.
  */
 import async from 'async';
 import fastq from 'fastq';
@@ -22,8 +32,8 @@ interface Payload {
 /** Adds `n` jobs, resolves once all completed; `ran` counts handler calls. */
 type Run = (n: number, concurrency: number, counter: { ran: number }) => Promise<void>;
 
-const subjects: Record<string, () => Promise<Run>> = {
-  docket: async () => {
+function docket(producer: 'push' | 'add'): () => Promise<Run> {
+  return async () => {
     const Queue = await loadQueue();
     return async (n, concurrency, counter) => {
       const q = new Queue<Payload>();
@@ -33,16 +43,25 @@ const subjects: Record<string, () => Promise<Run>> = {
         },
         { concurrency },
       );
-      for (let i = 0; i < n; i++) void q.add({ i });
+      if (producer === 'push') for (let i = 0; i < n; i++) q.push({ i });
+      else for (let i = 0; i < n; i++) void q.add({ i });
       await q.onIdle();
       await q.close();
     };
-  },
+  };
+}
+
+const noop = (): void => {};
+
+const subjects: Record<string, () => Promise<Run>> = {
+  'docket.push': docket('push'),
+  'docket.add': docket('add'),
   'async.queue': async () => async (n, concurrency, counter) => {
-    const q = async.queue<Payload>(async () => {
+    const q = async.queue<Payload>((_task, cb) => {
       counter.ran++;
+      queueMicrotask(cb);
     }, concurrency);
-    for (let i = 0; i < n; i++) void q.push({ i });
+    for (let i = 0; i < n; i++) q.push({ i }, noop);
     await q.drain();
   },
   fastq: async () => async (n, concurrency, counter) => {

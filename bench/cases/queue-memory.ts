@@ -22,6 +22,7 @@ interface Payload {
 type Setup = () => Promise<{ fill: (n: number) => Promise<void>; keep: unknown }>;
 
 const noopAsync = async (): Promise<void> => {};
+const noop = (): void => {};
 
 const subjects: Record<string, Setup> = {
   docket: async () => {
@@ -54,7 +55,7 @@ const subjects: Record<string, Setup> = {
     return {
       keep: q,
       fill: async (n) => {
-        for (let i = 0; i < n; i++) void q.push({ i });
+        for (let i = 0; i < n; i++) q.push({ i }, noop);
       },
     };
   },
