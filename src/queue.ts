@@ -664,14 +664,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   private takeReady(): JobRecord<T> | undefined {
     const ready = this.table.ready;
     for (;;) {
-      const job = ready.peek();
+      // Taken out here, while the ready set knows where it is; the move that follows (to
+      // reserved, or to the dead letters) then finds it gone.
+      const job = ready.shift();
       if (job === undefined) return undefined;
       if (job.ttl !== Infinity && job.processedOn === undefined && this.opts.clock.now() - job.createdOn - job.delay > job.ttl) {
         this.background(this.bury(job, 'expired'));
         continue;
       }
-      // Taken here, while the ready set knows where it is; the move to reserved then finds it gone.
-      ready.shift();
       return job;
     }
   }

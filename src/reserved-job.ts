@@ -48,8 +48,18 @@ export class ReservedJob<T> implements JobContext {
     /** @internal */ readonly record: JobRecord<T>,
     private readonly host: LeaseHost<T>,
     /** @internal A push attempt (a `process()` handler) rather than a pulled lease. */ readonly push: boolean,
-    /** The lease's length in ms: `touch()` renews it for this long (`Infinity` for a push job without timeout). */ readonly ttr: number,
-  ) {}
+    ttr: number,
+  ) {
+    // `undefined` for none: an `Infinity` in a field would cost a boxed number per lease.
+    this.length = ttr === Infinity ? undefined : ttr;
+  }
+
+  private readonly length: number | undefined;
+
+  /** The lease's length in ms: `touch()` renews it for this long (`Infinity` for a push job without timeout). */
+  get ttr(): number {
+    return this.length ?? Infinity;
+  }
 
   /** @internal The handler slot running a push attempt. */
   slot: unknown = undefined;

@@ -53,12 +53,13 @@ export class Heap<T> {
   /** Removes and returns the item with the smallest key (the oldest among equals). */
   pop(): T | undefined {
     if (this.length === 0) return undefined;
-    const items = this.items;
-    const top = items[0];
-    const last = --this.length;
-    if (last > 0) this.siftDown(0, items[last], this.keys[last], this.seqs[last]);
-    // Clear the slot so the heap does not keep a removed item alive.
-    items[last] = undefined as T;
+    const top = this.items[0];
+    // Array#pop rather than a store of `undefined` into the freed slot: the heap lets go of
+    // the item either way, but only pop keeps an array of numbers an unboxed double array.
+    const item = this.items.pop() as T;
+    const key = this.keys.pop() as number;
+    const seq = this.seqs.pop() as number;
+    if (--this.length > 0) this.siftDown(0, item, key, seq);
     if (this.track !== undefined) this.track(top, -1);
     return top;
   }
@@ -87,10 +88,10 @@ export class Heap<T> {
     const { items, keys, seqs } = this;
     const removed = items[index];
     const last = --this.length;
+    const item = items.pop() as T;
+    const key = keys.pop() as number;
+    const seq = seqs.pop() as number;
     if (index !== last) {
-      const item = items[last];
-      const key = keys[last];
-      const seq = seqs[last];
       // The last item fills the hole; it may belong above it (it came from another subtree)
       // or below it, never both.
       const parent = (index - 1) >> 1;
@@ -100,7 +101,6 @@ export class Heap<T> {
         this.siftDown(index, item, key, seq);
       }
     }
-    items[last] = undefined as T;
     if (this.track !== undefined) this.track(removed, -1);
     return removed;
   }
@@ -120,9 +120,11 @@ export class Heap<T> {
    * in use.
    */
   shrink(): void {
-    this.items.length = this.length;
-    this.keys.length = this.length;
-    this.seqs.length = this.length;
+    // Copies of exactly the live length: the arrays already end at the last item (pop and
+    // removal shorten them), but their backing stores may still have room for more.
+    this.items = this.items.slice();
+    this.keys = this.keys.slice();
+    this.seqs = this.seqs.slice();
   }
 
   /** Items in heap (not sorted) order. */
