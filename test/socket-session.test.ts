@@ -10,6 +10,7 @@ import { Parser } from '../src/socket/parser.js';
 import { Session, type SessionTransport } from '../src/socket/session.js';
 import { Queue } from '../src/queue.js';
 import type { Store } from '../src/store.js';
+import { microtasks } from './helpers/flush.js';
 
 class Memory implements SessionTransport {
   out = '';
@@ -231,5 +232,58 @@ describe('pipelined puts on a durable queue', () => {
     // The command after the puts ran only once they were answered.
     expect(lines[4]).toMatch(/^OK \d+$/);
     expect(transport.out).toContain('current-jobs-ready: 2');
+  });
+});
+
+describe('Session tells its transport when the replies may go out', () => {
+  /** Records replies and the moments the session says everything so far is answered. */
+  class Marking extends Memory {
+    marks: string[] = [];
+    answered(): void {
+      this.marks.push(this.out);
+      this.out = '';
+    }
+  }
+
+  function session() {
+    const { hub } = setup();
+    const transport = new Marking();
+    const s = new Session(hub, transport);
+    const feed = new Parser((command) => s.receive(command));
+    return { transport, send: (text: string) => feed.push(Buffer.from(text, 'latin1')) };
+  }
+
+  it('at once for a command answered synchronously', () => {
+    const { transport, send } = session();
+    send('put 0 0 60 2\r\nhi\r\n');
+    expect(transport.marks).toEqual([expect.stringMatching(/^INSERTED \d+\r\n$/)]);
+    send('use other\r\n');
+    expect(transport.marks[1]).toBe('USING other\r\n');
+  });
+
+  it('only after the reply of a command that settles later (delete waits for the ack), not before', async () => {
+    const { transport, send } = session();
+    send('put 0 0 60 2\r\nhi\r\n');
+    send('reserve\r\n');
+    const id = /RESERVED (\d+)/.exec(transport.marks.join(''))?.[1];
+    transport.marks = [];
+    send(`delete ${id}\r\n`);
+    // Still waiting for the queue: nothing declared answered yet.
+    expect(transport.marks).toEqual([]);
+    await microtasks();
+    expect(transport.marks).toEqual(['DELETED\r\n']);
+  });
+
+  it('once for a pipelined batch, after its last reply', async () => {
+    const { transport, send } = session();
+    send('put 0 0 60 1\r\na\r\nput 0 0 60 1\r\nb\r\n');
+    transport.marks = [];
+    send('reserve\r\nreserve\r\n');
+    const ids = [...transport.marks.join('').matchAll(/RESERVED (\d+)/g)].map((m) => m[1]);
+    expect(ids).toHaveLength(2);
+    transport.marks = [];
+    send(`delete ${ids[0]}\r\ndelete ${ids[1]}\r\nuse other\r\n`);
+    await microtasks();
+    expect(transport.marks).toEqual(['DELETED\r\nDELETED\r\nUSING other\r\n']);
   });
 });

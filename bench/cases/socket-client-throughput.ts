@@ -14,53 +14,15 @@
  * `removeOnComplete`), as a beanstalk `delete` does. Reports jobs/s over the whole run and
  * checks every job ran exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { canConnect, freePort } from '../../test/helpers/net.js';
+import { freePort } from '../../test/helpers/net.js';
 import { args, main, perSecond, pick, report, scaled, skip } from '../harness.js';
+import { has, startBeanstalkd, startDocket, startProcess, type Server } from './servers.js';
 
 interface Payload {
   i: number;
 }
 
-interface Server {
-  port: number;
-  stop(): Promise<void>;
-}
-
 const BATCH = 1000;
-
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (await canConnect(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`server did not listen on ${port}`);
-}
-
-async function startProcess(command: string, argv: string[], port: number): Promise<Server> {
-  const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'ignore'] });
-  const exited = once(child, 'exit');
-  await waitForPort(port, child);
-  return {
-    port,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
-async function has(path: string): Promise<boolean> {
-  const { access } = await import('node:fs/promises');
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /** Runs docket's client against a server on `port`. */
 async function docketClient(port: number, n: number, concurrency: number, counter: { ran: number; acked: number }): Promise<void> {
@@ -100,17 +62,10 @@ function docketClientRun(server: Server): Run {
 }
 
 const subjects: Record<string, () => Promise<Run | string>> = {
-  docket: async () => {
-    const port = await freePort();
-    const script = fileURLToPath(new URL('./socket-client-server.ts', import.meta.url));
-    const server = await startProcess(process.execPath, ['--import', 'tsx', script, String(port)], port);
-    return docketClientRun(server);
-  },
+  docket: async () => docketClientRun(await startDocket()),
   beanstalkd: async () => {
-    if (!(await has('/usr/bin/beanstalkd'))) return 'beanstalkd is not installed';
-    const port = await freePort();
-    const server = await startProcess('/usr/bin/beanstalkd', ['-l', '127.0.0.1', '-p', String(port)], port);
-    return docketClientRun(server);
+    const server = await startBeanstalkd();
+    return typeof server === 'string' ? server : docketClientRun(server);
   },
   bullmq: async () => {
     if (!(await has('/usr/bin/redis-server'))) return 'redis-server is not installed';

@@ -167,9 +167,10 @@ function isQueue(value: unknown): value is Queue<unknown> {
 const MAX_BACKLOG = 4096;
 
 /**
- * One client connection: socket glue around a parser and a session. Batches replies
- * into one write per turn of the event loop, enforces the per-connection limits, and
- * never lets anything the client sends throw out of a socket callback.
+ * One client connection: socket glue around a parser and a session. Replies go out as
+ * soon as the session has answered everything it received (a lone command at once, a
+ * pipelined chunk in one write), enforces the per-connection limits, and never lets
+ * anything the client sends throw out of a socket callback.
  */
 class Connection implements SessionTransport {
   readonly socket: net.Socket;
@@ -183,6 +184,9 @@ class Connection implements SessionTransport {
   // Bytes of replies not yet handed to the socket.
   private queued = 0;
   private flushScheduled = false;
+  /** Inside `onData`: replies wait for the whole chunk's commands, then go out together. */
+  private reading = false;
+  private flushAfterRead = false;
   private ending = false;
   private closed = false;
   private readingPaused = false;
@@ -192,7 +196,10 @@ class Connection implements SessionTransport {
   private commandsSeen = 0;
   private blockedSince = 0;
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  private readonly flushBound = (): void => this.flush();
+  private readonly flushBound = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   constructor(socket: net.Socket, server: SocketServer, hub: Hub, limits: ResolvedServeOptions) {
     this.socket = socket;
@@ -216,6 +223,7 @@ class Connection implements SessionTransport {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     const seenBefore = this.commandsSeen;
+    this.reading = true;
     try {
       this.parser.push(chunk);
     } catch (error) {
@@ -223,6 +231,12 @@ class Connection implements SessionTransport {
       this.server.reportError(error);
       this.socket.destroy();
       return;
+    } finally {
+      this.reading = false;
+    }
+    if (this.flushAfterRead) {
+      this.flushAfterRead = false;
+      this.flush();
     }
     if (!this.parser.inProgress) this.commandSince = undefined;
     else if (this.commandSince === undefined || this.commandsSeen !== seenBefore) this.commandSince = Date.now();
@@ -250,6 +264,12 @@ class Connection implements SessionTransport {
     else this.scheduleFlush();
   }
 
+  answered(): void {
+    if (this.queued === 0) return;
+    if (this.reading) this.flushAfterRead = true;
+    else this.flush();
+  }
+
   caughtUp(): void {
     if (this.readingPaused && !this.outputBlocked) this.resumeReading();
   }
@@ -268,12 +288,12 @@ class Connection implements SessionTransport {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // After every pending microtask: one write for a whole pipelined batch.
+    // A fallback for replies written outside a session's run (the session's `answered`
+    // normally flushes first): after every pending microtask, one write for all of them.
     setImmediate(this.flushBound);
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     this.queued = 0;
     if (this.closed || this.socket.destroyed) return;
     const parts = this.parts;

@@ -19,6 +19,11 @@ export interface SessionTransport {
   end(): void;
   /** Every command received so far has run (the transport may read more). */
   caughtUp?(): void;
+  /**
+   * Nothing more will be answered before more input or a wait ends (every command so far
+   * answered, or waiting for a job): what is queued may go out now.
+   */
+  answered?(): void;
 }
 
 /** A job a connection holds. */
@@ -192,7 +197,9 @@ export class Session {
       this.inbox = this.inbox.slice(this.head);
       this.head = 0;
     }
-    if (this.ended && !this.closed && !this.busy && this.putsInFlight === 0 && !this.isWaiting && this.backlog === 0) this.transport.end();
+    if (this.closed || this.busy || this.putsInFlight > 0) return;
+    if (this.ended && !this.isWaiting && this.backlog === 0) this.transport.end();
+    else this.transport.answered?.();
   }
 
   /** Runs a put; its reply waits for those of the puts before it. */
@@ -396,15 +403,26 @@ export class Session {
     }
     // Seconds on the wire, milliseconds in docket; a ttr under a second is raised to one.
     const options = { priority: pri, delay: delay * 1000, ttr: Math.max(ttr, 1) * 1000 };
-    return tube.queue.tryAdd(data, options).then(
+    const queue = tube.queue;
+    if (!queue.hasStore) {
+      // Nothing to wait for: answered at once, with no promise per put.
+      try {
+        return `${Reply.Inserted} ${queue.push(data, options).id}`;
+      } catch (error) {
+        return this.putRefused(error);
+      }
+    }
+    return queue.tryAdd(data, options).then(
       (job) => `${Reply.Inserted} ${job.id}`,
-      (error: unknown) => {
-        if (error instanceof QueueFullError) return Reply.OutOfMemory;
-        if (error instanceof QueueClosedError) return Reply.Draining;
-        hub.onError(error);
-        return Reply.InternalError;
-      },
+      (error: unknown) => this.putRefused(error),
     );
+  }
+
+  private putRefused(error: unknown): string {
+    if (error instanceof QueueFullError) return Reply.OutOfMemory;
+    if (error instanceof QueueClosedError) return Reply.Draining;
+    this.hub.onError(error);
+    return Reply.InternalError;
   }
 
   private delete(id: number): Promise<void> | undefined {
