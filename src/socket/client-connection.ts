@@ -62,9 +62,11 @@ const ignore = (): void => {};
 
 /**
  * One TCP connection to a beanstalkd-protocol server, pipelined: commands are appended
- * to an output buffer that is written once per event-loop turn (setImmediate: the
- * commands prompted by every reply read in that turn go out in one write; flushing per
- * tick made several times more, smaller writes and halved throughput), and replies are matched to
+ * to an output buffer that is written once per event-loop turn while replies are awaited
+ * (setImmediate: the commands prompted by every reply read in that turn go out in one
+ * write; flushing per tick made several times more, smaller writes and halved
+ * throughput), or at the end of the current microtasks when none is (a lone command is
+ * not held back for a turn), and replies are matched to
  * commands in order through a ring of pending slots (parallel arrays, reused, so a
  * command allocates nothing but its promise).
  *
@@ -200,7 +202,11 @@ export class ClientConnection implements ReplySink {
     if (this.isOpen) {
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(this.flushBound);
+        // Nothing awaits a reply: no reply will come this turn to prompt more commands, so
+        // a lone command (a client waiting for each reply) goes out at once, together with
+        // whatever else is sent in the same run of microtasks.
+        if (this.sent === 0) queueMicrotask(this.flushBound);
+        else setImmediate(this.flushBound);
       }
     } else {
       // A command now waits for the reconnect: the process must stay up for it.
