@@ -1,0 +1,131 @@
+// The Lua every script starts with: the key layout, the clock, and the moves between
+// states that several scripts share. A script is this prelude plus its own body; each
+// runs atomically on the server (no other command runs in between).
+//
+// Layout (see keys.ts): a job is a hash `<job prefix><id>`; the states are sorted sets
+// holding the job's member, its id zero-padded to 16 digits:
+//   ready   score = priority (u32, exact in a double); equal scores order by member,
+//           i.e. by id, i.e. by age: FIFO among equal priorities, also after a release
+//           or a retry (a job keeps its id, so it goes back to its place by age)
+//   delayed score = due time (ms, server clock)
+//   leases  score = lease deadline (ms, server clock)
+//   buried  score = bury sequence (oldest dead letter first)
+// meta (hash): id counter, bury sequence, counters, paused flag. dedupe (hash): dedupe
+// id -> job id. events: capped stream. wake: list idle consumers block on. done: the
+// last completed jobs, when retention is on.
+
+export const PRELUDE = `
+local K_READY, K_DELAYED, K_LEASES, K_BURIED, K_META, K_DEDUPE, K_EVENTS, K_WAKE, K_DONE =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local JOB = ARGV[1]
+local EVENTS_MAX = tonumber(ARGV[2])
+local KEEP_DONE = tonumber(ARGV[3])
+-- Tokens in the wake list at most: enough to wake every idle consumer process of a
+-- burst; more would only make idle consumers spin through stale ones.
+local WAKE_CAP = 256
+
+-- The server's clock, so leases and delays mean the same on every machine.
+local NOW
+do
+  local t = redis.call('TIME')
+  NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function member(id)
+  return string.format('%016.0f', id)
+end
+
+local function emit(event, id, ...)
+  if EVENTS_MAX > 0 then
+    redis.call('XADD', K_EVENTS, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', event, 'id', id, ...)
+  end
+end
+
+-- Lets up to n idle consumers know there may be work.
+local function wake(n)
+  if n <= 0 then return end
+  local room = WAKE_CAP - redis.call('LLEN', K_WAKE)
+  if room <= 0 then return end
+  if n > room then n = room end
+  local tokens = {}
+  for i = 1, n do tokens[i] = '1' end
+  redis.call('RPUSH', K_WAKE, unpack(tokens))
+end
+
+-- Appends one attempt's error (a JSON object) to the job's list of errors.
+local function note_error(key, json)
+  local list = redis.call('HGET', key, 'errors')
+  if list then
+    redis.call('HSET', key, 'errors', string.sub(list, 1, -2) .. ',' .. json .. ']')
+  else
+    redis.call('HSET', key, 'errors', '[' .. json .. ']')
+  end
+end
+
+local function to_ready(key, m, pri)
+  redis.call('ZADD', K_READY, pri, m)
+  redis.call('HSET', key, 'state', 'ready')
+end
+
+local function to_delayed(key, m, due)
+  redis.call('ZADD', K_DELAYED, due, m)
+  redis.call('HSET', key, 'state', 'delayed')
+  -- A new soonest due time shortens the wait of idle consumers: wake one to re-time.
+  local first = redis.call('ZRANGE', K_DELAYED, 0, 0)
+  if first[1] == m then wake(1) end
+end
+
+local function to_buried(key, m, id, reason)
+  redis.call('ZADD', K_BURIED, redis.call('HINCRBY', K_META, 'buryseq', 1), m)
+  redis.call('HSET', key, 'state', 'buried', 'reason', reason, 'finished', NOW)
+  redis.call('HINCRBY', key, 'buries', 1)
+  redis.call('HINCRBY', K_META, 'dead', 1)
+  emit('dead', id, 'reason', reason)
+end
+
+-- Deletes the job hash and its dedupe entry (when the entry is still this job's).
+local function delete_job(key, id)
+  local dedupe = redis.call('HGET', key, 'dedupe')
+  if dedupe and redis.call('HGET', K_DEDUPE, dedupe) == tostring(id) then
+    redis.call('HDEL', K_DEDUPE, dedupe)
+  end
+  redis.call('DEL', key)
+end
+
+-- Removes a job from whichever state set holds it. Returns its state, or false.
+local function unlink(key, m)
+  local state = redis.call('HGET', key, 'state')
+  if state == 'ready' then redis.call('ZREM', K_READY, m)
+  elseif state == 'delayed' then redis.call('ZREM', K_DELAYED, m)
+  elseif state == 'reserved' then redis.call('ZREM', K_LEASES, m)
+  elseif state == 'buried' then redis.call('ZREM', K_BURIED, m)
+  end
+  return state
+end
+
+-- The lease named by (id, token) if it is still current: the job's key, else false.
+local function current_lease(id, token)
+  local key = JOB .. id
+  local got = redis.call('HMGET', key, 'state', 'reserves')
+  if got[1] ~= 'reserved' or got[2] ~= token then return false end
+  -- Past its deadline the lease is over, even before a reserve reclaims the job.
+  local deadline = redis.call('ZSCORE', K_LEASES, member(tonumber(id)))
+  if not deadline or tonumber(deadline) < NOW then return false end
+  return key
+end
+
+-- Ms until the next due delayed job or lease deadline: -1 when there is none.
+local function next_wait()
+  local wait = false
+  local d = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
+  if d[2] then wait = tonumber(d[2]) - NOW end
+  local l = redis.call('ZRANGE', K_LEASES, 0, 0, 'WITHSCORES')
+  if l[2] then
+    local left = tonumber(l[2]) - NOW
+    if not wait or left < wait then wait = left end
+  end
+  if not wait then return -1 end
+  if wait < 1 then return 1 end
+  return wait
+end
+`;

@@ -1,0 +1,121 @@
+import { PRELUDE } from './prelude.js';
+
+/**
+ * Settles completed leases and reserves the next jobs, in one round trip (a consumer
+ * acks what finished and takes as many as it has free slots).
+ *
+ * ARGV[4] = number of acks, then (id, token, result JSON or '') per ack; then the number
+ * of jobs wanted and the lease length override in ms (0: each job's own ttr).
+ *
+ * Before taking, due delayed jobs become ready and expired leases are reclaimed: each
+ * counts as a failed attempt (retried at once, or buried as 'lease-expired' once the
+ * attempts are spent).
+ *
+ * Returns { ack results ('1' acked, '0' lease no longer current, one character per ack),
+ * paused (0/1), ms until the next due time (-1: none), then per job: id, token,
+ * attempts made, priority, lease length, data }.
+ */
+export const TAKE = `${PRELUDE}
+local acks = tonumber(ARGV[4])
+local results = {}
+local completed = 0
+for i = 0, acks - 1 do
+  local b = 5 + i * 3
+  local id, token = ARGV[b], ARGV[b + 1]
+  local key = current_lease(id, token)
+  if key then
+    local m = member(tonumber(id))
+    redis.call('ZREM', K_LEASES, m)
+    if KEEP_DONE > 0 then
+      local done = redis.call('HMGET', key, 'data', 'attempts', 'created')
+      redis.call('LPUSH', K_DONE, cjson.encode({ id = tonumber(id), data = done[1], attempts = tonumber(done[2]),
+        created = tonumber(done[3]), finished = NOW, result = ARGV[b + 2] }))
+      redis.call('LTRIM', K_DONE, 0, KEEP_DONE - 1)
+    end
+    delete_job(key, id)
+    completed = completed + 1
+    emit('completed', id)
+    results[#results + 1] = '1'
+  else
+    results[#results + 1] = '0'
+  end
+end
+if completed > 0 then redis.call('HINCRBY', K_META, 'completed', completed) end
+
+local b = 5 + acks * 3
+local want, lease_override = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+local out = { table.concat(results), 0, -1 }
+
+-- Due delayed jobs become ready (a bounded batch per call; the rest on the next call).
+local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', NOW, 'LIMIT', 0, 1000)
+for _, m in ipairs(due) do
+  local key = JOB .. tonumber(m)
+  redis.call('ZREM', K_DELAYED, m)
+  to_ready(key, m, redis.call('HGET', key, 'pri'))
+end
+
+-- Leases past their deadline: the holder died or hung. One failed attempt each.
+local expired = redis.call('ZRANGEBYSCORE', K_LEASES, '-inf', NOW, 'LIMIT', 0, 1000)
+for _, m in ipairs(expired) do
+  local id = tonumber(m)
+  local key = JOB .. id
+  redis.call('ZREM', K_LEASES, m)
+  local job = redis.call('HMGET', key, 'attempts', 'max', 'pri', 'lease')
+  local attempts, max = tonumber(job[1]), tonumber(job[2])
+  redis.call('HINCRBY', key, 'timeouts', 1)
+  redis.call('HINCRBY', K_META, 'leaseTimeouts', 1)
+  redis.call('HINCRBY', K_META, 'failed', 1)
+  local message = 'job ' .. id .. ': lease of ' .. job[4] .. ' ms expired (attempt ' .. attempts .. ')'
+  note_error(key, cjson.encode({ attempt = attempts, name = 'LeaseExpiredError', message = message,
+    code = 'DOCKET_LEASE_EXPIRED', at = NOW }))
+  emit('failed', id, 'error', message, 'attempt', attempts)
+  if max > 0 and attempts >= max then
+    to_buried(key, m, id, 'lease-expired')
+  else
+    redis.call('HINCRBY', K_META, 'retried', 1)
+    to_ready(key, m, job[3])
+    emit('retrying', id, 'delay', 0)
+  end
+end
+
+if redis.call('HEXISTS', K_META, 'paused') == 1 then
+  redis.call('DEL', K_WAKE)
+  out[2] = 1
+  out[3] = next_wait()
+  return out
+end
+
+local taken = 0
+while taken < want do
+  local popped = redis.call('ZPOPMIN', K_READY, want - taken)
+  if #popped == 0 then break end
+  for i = 1, #popped, 2 do
+    local m = popped[i]
+    local id = tonumber(m)
+    local key = JOB .. id
+    local job = redis.call('HMGET', key, 'data', 'pri', 'ttr', 'attempts', 'reserves', 'ttl', 'created', 'delay', 'started')
+    local ttl = tonumber(job[6])
+    if ttl and not job[9] and NOW - tonumber(job[7]) - (tonumber(job[8]) or 0) > ttl then
+      -- Waited past its ttl before a first start: it is dead, not run late.
+      to_buried(key, m, id, 'expired')
+    else
+      local attempts, token = tonumber(job[4]) + 1, tonumber(job[5]) + 1
+      local lease = lease_override > 0 and lease_override or tonumber(job[3])
+      redis.call('HSET', key, 'state', 'reserved', 'attempts', attempts, 'reserves', token, 'started', NOW, 'lease', lease)
+      redis.call('ZADD', K_LEASES, NOW + lease, m)
+      emit('active', id, 'attempt', attempts)
+      out[#out + 1] = id
+      out[#out + 1] = token
+      out[#out + 1] = attempts
+      out[#out + 1] = tonumber(job[2])
+      out[#out + 1] = lease
+      out[#out + 1] = job[1]
+      taken = taken + 1
+    end
+  end
+end
+-- Nothing left to take: stale wake tokens would only make idle consumers spin.
+if redis.call('ZCARD', K_READY) == 0 then redis.call('DEL', K_WAKE) end
+out[3] = next_wait()
+return out
+`;

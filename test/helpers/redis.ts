@@ -1,0 +1,84 @@
+/**
+ * Real redis-server processes on 127.0.0.1 free ports for the Redis suites (gate them with
+ * `requireRedis`). No test-runner imports: bench cases use it too.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canConnect, freePort } from './net.js';
+import { findBinary, requireBinary } from './system-binary.js';
+
+/** Whether redis-server is there for the suite described by `skipped` (see requireBinary). */
+export function requireRedis(skipped: string): boolean {
+  return requireBinary({ name: 'redis-server', install: 'apt-get install -y redis-server', skipped }) !== undefined;
+}
+
+export interface RunningRedis {
+  readonly port: number;
+  readonly url: string;
+  /** Its working directory (the append-only file lives there). */
+  readonly dir: string;
+  readonly process: ChildProcess;
+  /** SIGKILL, and resolves once it exited: a crash, nothing flushed on the way out. */
+  kill(): Promise<void>;
+  /** Kills it and removes its directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface StartRedisOptions {
+  /** Port, e.g. the one a killed server had. @defaultValue a free one */
+  port?: number;
+  /** Working directory, e.g. a killed server's (to restart on its files). @defaultValue a new temporary one */
+  dir?: string;
+  /** Extra `--name value` arguments, e.g. `['--appendonly', 'yes', '--appendfsync', 'always']`. */
+  args?: string[];
+  timeout?: number;
+}
+
+/** Starts `redis-server` without persistence (unless `args` ask for it) and resolves once it accepts connections. */
+export async function startRedis(options: StartRedisOptions = {}): Promise<RunningRedis> {
+  const path = findBinary('redis-server');
+  if (path === undefined) throw new Error('redis-server is not on PATH (apt-get install -y redis-server, or set REDIS_SERVER_PATH)');
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'docket-redis-'));
+  const deadline = Date.now() + (options.timeout ?? 10_000);
+  for (let tries = 0; ; tries++) {
+    const port = options.port ?? (await freePort());
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...(options.args ?? [])];
+    const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      if (output.length < 8192) output += chunk.toString();
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    let exited = false;
+    const exit = new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        exited = true;
+        resolve();
+      });
+      child.once('error', () => {
+        exited = true;
+        resolve();
+      });
+    });
+    const kill = async (): Promise<void> => {
+      if (!exited) child.kill('SIGKILL');
+      await exit;
+    };
+    const stop = async (): Promise<void> => {
+      await kill();
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+    };
+    while (!exited && Date.now() < deadline) {
+      if (await canConnect(port)) return { port, url: `redis://127.0.0.1:${port}`, dir, process: child, kill, stop };
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await kill();
+    if (Date.now() >= deadline || tries >= 5) {
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+      throw new Error(`redis-server did not start on 127.0.0.1:${port}: ${output.trim().slice(-500) || 'timed out'}`);
+    }
+  }
+}
