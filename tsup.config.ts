@@ -8,6 +8,7 @@ export default defineConfig({
     'threads/index': 'src/threads/index.ts',
     'journal/index': 'src/journal/index.ts',
     'journal/cli': 'src/journal/cli.ts',
+    'redis/index': 'src/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

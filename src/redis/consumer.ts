@@ -209,17 +209,20 @@ export class Consumer<T> {
 
   /** Waits on the wake list until a token arrives or `wait` ms pass (-1: no limit). */
   private async block(wait: number): Promise<void> {
-    if (this.closing) return;
+    // Acks queued while the take ran go out with the next take, not after the wait.
+    if (this.closing || this.acks.length > 0) return;
+    // From here on, acks that arrive are sent on their own (see ack()).
+    this.blocked = true;
     let channel: RedisChannel;
     try {
       channel = await this.host.blockingChannel();
     } catch (error) {
+      this.blocked = false;
       if (!(error instanceof RedisConnectionError)) this.host.report(toError(error));
       await sleep(100);
       return;
     }
     const key = this.host.wakeKey;
-    this.blocked = true;
     try {
       // Pipelined on one connection: its id (to unblock it at close), then the wait.
       const id = channel.command(key, ['CLIENT', 'ID'], 'block');
