@@ -110,6 +110,16 @@ export class RedisChannel {
     }
   }
 
+  /**
+   * A blocking command, pipelined after `CLIENT ID` on the same connection: `id` names
+   * the connection, so that `CLIENT UNBLOCK <id>` from another can end the wait early
+   * (at close) without the wait taking anything.
+   */
+  blocking(key: string, args: Argument[], what: string): { id: Promise<unknown>; reply: Promise<unknown> } {
+    const id = this.command(key, ['CLIENT', 'ID'], what);
+    return { id, reply: this.command(key, args, what) };
+  }
+
   /** A plain command, routed by `key`. */
   async command(key: string, args: Argument[], what: string): Promise<unknown> {
     try {

@@ -68,7 +68,8 @@ export class Consumer<T> {
   private pumping = false;
   private pumped: Promise<void> = Promise.resolve();
   private blocked = false;
-  private blockerId: unknown = undefined;
+  /** The connection id of the blocking wait in flight: `stop()` unblocks it. */
+  private waiting: Promise<unknown> | undefined = undefined;
   private flushQueued = false;
   private round = 0;
   private closing = false;
@@ -140,11 +141,13 @@ export class Consumer<T> {
       waiter.cleanup();
       waiter.resolve(undefined);
     }
-    if (this.blocked && this.blockerId !== undefined) {
-      // Ends the blocking wait without taking a wake token another consumer may need.
+    // No wait starts once closing is set; the one in flight (if any) is ended here,
+    // without taking a wake token another consumer may need.
+    const id = await this.waiting?.catch(() => undefined);
+    if (id !== undefined && id !== null) {
       await this.host
         .commandChannel()
-        .command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(this.blockerId)], 'close')
+        .command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(id)], 'close')
         .catch(() => undefined);
     }
     await this.pumped;
@@ -224,11 +227,10 @@ export class Consumer<T> {
     }
     const key = this.host.wakeKey;
     try {
-      // Pipelined on one connection: its id (to unblock it at close), then the wait.
-      const id = channel.command(key, ['CLIENT', 'ID'], 'block');
-      const popped = channel.command(key, ['BLPOP', key, wait < 0 ? '0' : (wait / 1000).toFixed(3)], 'block');
-      this.blockerId = await id;
-      const token = await popped;
+      if (this.closing) return;
+      const { id, reply } = channel.blocking(key, ['BLPOP', key, wait < 0 ? '0' : (wait / 1000).toFixed(3)], 'wait for jobs');
+      this.waiting = id;
+      const token = await reply;
       // A token this loop no longer needs (demand went away) is passed on to another consumer.
       if (token !== null && this.demand() === 0) {
         await this.host.commandChannel().command(key, ['RPUSH', key, '1'], 'wake');
@@ -238,7 +240,6 @@ export class Consumer<T> {
       if (!this.closing) await sleep(100);
     } finally {
       this.blocked = false;
-      this.blockerId = undefined;
     }
   }
 

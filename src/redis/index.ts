@@ -10,3 +10,5 @@ export type { RedisQueueOptions, RedisAddOptions, RedisConnectionOptions } from 
 export type { RedisJobInfo, RedisQueueStats, CompletedJob } from './replies.js';
 export { RedisConnectionError, RedisReplyError } from './connection.js';
 export type { RedisClientLike, RedisClusterLike } from './connection.js';
+export { watchRedisQueue, RedisQueueEvents } from './events.js';
+export type { RedisQueueEvent, RedisQueueEventMap, WatchOptions } from './events.js';
