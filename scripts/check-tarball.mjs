@@ -64,6 +64,12 @@ try {
   mkdirSync(join(scratch, 'project'));
   writeFileSync(join(scratch, 'project', 'package.json'), JSON.stringify({ name: 'scratch', private: true }));
   npm(['install', '--no-audit', '--no-fund', '--loglevel=error', join(scratch, packed.filename)], join(scratch, 'project'));
+  // A subpath built on an optional peer (docket/redis on redis) is used as its users do:
+  // with that peer installed beside docket.
+  const optionalPeers = Object.entries(manifest.peerDependenciesMeta ?? {})
+    .filter(([, meta]) => meta.optional === true)
+    .map(([name]) => `${name}@${manifest.peerDependencies[name]}`);
+  if (optionalPeers.length > 0) npm(['install', '--no-audit', '--no-fund', '--loglevel=error', ...optionalPeers], join(scratch, 'project'));
 
   const subpaths = Object.keys(manifest.exports).map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
   const esm = JSON.parse(
