@@ -110,11 +110,12 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
   });
 
   it('process() renews the leases of running handlers: a handler longer than ttr keeps its job', async () => {
-    const q = await open({ ttr: 150 });
+    // Renewed every ttr/3: a stall of a whole ttr (600 ms) would be needed to lose it.
+    const q = await open({ ttr: 600 });
     const runs: number[] = [];
     q.process(async (job) => {
       runs.push(job.id);
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
     });
     await q.add({ n: 1 });
     await q.onIdle();
