@@ -9,6 +9,8 @@ export default defineConfig({
     'journal/index': 'src/journal/index.ts',
     'journal/cli': 'src/journal/cli.ts',
     'redis/index': 'src/redis/index.ts',
+    'dashboard/index': 'src/dashboard/index.ts',
+    'dashboard/prom-client': 'src/dashboard/prom-client.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

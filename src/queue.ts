@@ -25,7 +25,7 @@ import { checkAddOptions, checkDuration, checkInteger, checkPriority, DEFAULTS, 
 import type { LeaseHost, ReleaseOptions } from './reserved-job.js';
 import { ReservedJob } from './reserved-job.js';
 import { nextDelay } from './retry.js';
-import type { DeadReason } from './state.js';
+import type { DeadReason, JobState } from './state.js';
 import { Conditions } from './conditions.js';
 import { HandlerSlots } from './handler-slots.js';
 import type { ClosableHandler, CloseOptions, Handler, QueueStats, ReserveOptions } from './queue-types.js';
@@ -322,6 +322,25 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   /** The oldest dead letter. */
   peekBuried(): Job<T> | undefined {
     return this.table.buried.values().next().value;
+  }
+
+  /**
+   * A page of the jobs in `state`, in id order (oldest first): for inspection tools such
+   * as the dashboard. Buried jobs are walked directly; other states walk every job, so a
+   * page costs O(jobs held).
+   */
+  listJobs(state: JobState, range: { offset?: number; limit?: number } = {}): Job<T>[] {
+    const offset = checkInteger('offset', range.offset ?? 0, 0, Infinity);
+    const limit = checkInteger('limit', range.limit ?? 50, 0, Infinity);
+    const page: Job<T>[] = [];
+    const jobs = state === 'buried' ? this.table.buried.values() : this.table.byId.values();
+    let skipped = 0;
+    for (const job of jobs) {
+      if (page.length >= limit) break;
+      if (job.state !== state) continue;
+      if (skipped++ >= offset) page.push(job);
+    }
+    return page;
   }
 
   /** Deletes a ready, delayed or buried job. `false` if absent or reserved. */

@@ -115,7 +115,8 @@ const interpretTouch: Interpret<void> = (code, _value, _data, context, error) =>
   throw job.leaseError('touch', code, error);
 };
 
-const interpretStatsJob: Interpret<RemoteJobStats | undefined> = (code, _value, data, _context, error) => {
+/** @internal */
+export const interpretStatsJob: Interpret<RemoteJobStats | undefined> = (code, _value, data, _context, error) => {
   if (code === ReplyCode.NotFound) return undefined;
   if (code !== ReplyCode.Ok || data === undefined) throw replyError(code, 'stats-job', error);
   return toJobStats(parseYamlMap(data));

@@ -6,7 +6,7 @@ import { ConsumerPool } from './client-consumers.js';
 import { RemoteTube } from './client-tube.js';
 import type { DeadLetterActions, JobQueue } from '../contract.js';
 import { ConnectionError } from './client-errors.js';
-import type { JobHost, RemoteJob } from './client-job.js';
+import { interpretStatsJob, type JobHost, type RemoteJob, type RemoteJobStats } from './client-job.js';
 import {
   checkMs,
   checkPriority,
@@ -278,6 +278,15 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
   peek(id: number): Promise<PeekedJob<T> | undefined> {
     const bad = checkId(id);
     return bad ?? this.peekWith(`peek ${id}`);
+  }
+
+  /** The server's record of a job by id (`stats-job`), or `undefined` if there is none. */
+  jobStats(id: number): Promise<RemoteJobStats | undefined> {
+    const bad = checkId(id);
+    if (bad !== undefined) return bad;
+    const conn = this.producer;
+    conn.text('stats-job ').num(id).end();
+    return conn.expect(interpretStatsJob);
   }
 
   /** The next ready job of the tube (lowest priority, then oldest). */
