@@ -6,7 +6,11 @@ import { serve, type SocketServer } from '../src/socket/server.js';
 import { connect, type RemoteQueue } from '../src/socket/client.js';
 import type { JobDetail } from '../src/dashboard/present.js';
 import type { JobPage, QueueSummary } from '../src/dashboard/queue-view.js';
+import { openRedisQueue } from '../src/redis/open.js';
 import { startDashboard, type RunningDashboard } from './helpers/dashboard.js';
+import { requireRedis, startRedis } from './helpers/redis.js';
+
+const hasRedis = requireRedis('the dashboard over a Redis queue');
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -58,7 +62,7 @@ describe('overview', () => {
     expect([e.completed, e.added, e.counts.reserved]).toEqual([1, 3, 0]);
     expect(e.runTime?.count).toBe(1);
     expect(after.body.queues[1].dead).toBe(1);
-    expect(e.capabilities).toEqual({ list: 'all', priority: true });
+    expect(e.capabilities).toEqual({ list: 'all', priority: true, deadLetterList: true });
   });
 });
 
@@ -169,12 +173,43 @@ describe('over the socket protocol', () => {
     const d = await started({ queues: { work: remote } });
     const overview = (await getJson<{ queues: QueueSummary[] }>(d, 'api/queues')).body.queues[0];
     expect(overview.counts).toEqual({ ready: 2, delayed: 1, reserved: 0, buried: 0 });
-    expect(overview.capabilities).toEqual({ list: 'first', priority: false });
+    expect(overview.capabilities).toEqual({ list: 'first', priority: false, deadLetterList: false });
     const ready = (await getJson<JobPage>(d, 'api/queues/work/jobs?state=ready')).body;
     expect([ready.total, ready.jobs.map((j) => j.id)]).toEqual([2, [first.id]]);
     expect(ready.jobs[0]).toMatchObject({ state: 'ready', priority: 3, preview: '3 bytes' });
     const detail = (await getJson<JobDetail>(d, `api/queues/work/jobs/${first.id}`)).body;
     expect(detail).toMatchObject({ state: 'ready', priority: 3, payload: { kind: 'bytes', text: 'one' } });
     expect(detail.attempts).toMatchObject({ reserves: 0, kicks: 0 });
+  });
+});
+
+describe.skipIf(!hasRedis)('over Redis', () => {
+  it('shows counts, totals, a page of dead letters with their errors, and redrives one', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.stop());
+    const q = await openRedisQueue<{ n: number }>({ url: redis.url, name: 'jobs', retry: { attempts: 1 } });
+    cleanups.push(() => q.close({ timeout: 0 }));
+    const dead: number[] = [];
+    for (let n = 0; n < 3; n++) {
+      const { id } = await q.add({ n });
+      const lease = await q.reserve({ timeout: 1000 });
+      await lease?.fail(new Error(`job ${n} failed`));
+      dead.push(id);
+    }
+    await q.add({ n: 9 });
+    const d = await started({ queues: { jobs: q }, actions: true });
+    const overview = (await getJson<{ queues: QueueSummary[] }>(d, 'api/queues')).body.queues[0];
+    expect(overview.counts).toEqual({ ready: 1, delayed: 0, reserved: 0, buried: 3 });
+    expect([overview.failed, overview.dead]).toEqual([3, 3]);
+    expect(overview.capabilities).toEqual({ list: 'first', priority: false, deadLetterList: true });
+    const page = (await getJson<JobPage>(d, 'api/queues/jobs/jobs?state=buried&offset=1&limit=1')).body;
+    expect([page.total, page.jobs.map((j) => j.id)]).toEqual([3, [dead[1]]]);
+    const detail = (await getJson<JobDetail>(d, `api/queues/jobs/jobs/${dead[1]}`)).body;
+    expect(detail).toMatchObject({ state: 'buried', deadReason: 'failed' });
+    expect(detail.errors[0].message).toBe('job 1 failed');
+    expect(detail.errors[0].stack).toMatch(/job 1 failed\n\s+at /);
+    const res = await d.act(`api/queues/jobs/jobs/${dead[1]}/redrive`);
+    expect(res.status).toBe(200);
+    expect((await q.peek(dead[1]))?.state).toBe('ready');
   });
 });

@@ -19,6 +19,8 @@ export interface Capabilities {
   list: 'all' | 'first';
   /** `changePriority`. */
   priority: boolean;
+  /** Buried jobs paginated even without `listJobs` (`deadLetters.list`). */
+  deadLetterList: boolean;
 }
 
 /** A queue on the overview. */
@@ -74,6 +76,7 @@ export class QueueView {
     this.capabilities = {
       list: typeof this.queue.listJobs === 'function' ? 'all' : 'first',
       priority: typeof this.queue.changePriority === 'function',
+      deadLetterList: typeof this.queue.listJobs === 'function' || typeof this.queue.deadLetters.list === 'function',
     };
     this.unlisten = [
       listen(queue, 'progress', (job: DashboardJob, value: unknown) => {
@@ -120,6 +123,11 @@ export class QueueView {
 
   private async jobsIn(state: JobState, offset: number, limit: number): Promise<readonly DashboardJob[]> {
     if (this.queue.listJobs !== undefined) return this.queue.listJobs(state, { offset, limit });
+    const dead = this.queue.deadLetters;
+    if (state === 'buried' && dead.list !== undefined) {
+      const jobs = await dead.list({ offset, limit });
+      return jobs.length > limit ? jobs.slice(offset, offset + limit) : jobs;
+    }
     if (offset > 0 || limit === 0) return [];
     const first = await this.peekFirst(state);
     return first === undefined ? [] : [await this.withRecord(first)];

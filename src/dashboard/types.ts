@@ -75,7 +75,8 @@ export interface DashboardStats {
 /**
  * Members beyond the queue contract that the dashboard uses when a queue has them (it
  * checks for each at run time). The in-process `Queue` has `listJobs` and
- * `changePriority`; the socket client's `RemoteQueue` has `jobStats`.
+ * `changePriority`; the socket client's `RemoteQueue` has `jobStats`; the Redis queue has
+ * `deadLetters.list`.
  */
 export interface QueueInsight {
   /**
@@ -87,6 +88,12 @@ export interface QueueInsight {
   jobStats?(id: number): MaybePromise<DashboardJobStats | undefined>;
   /** Changes a waiting job's priority. */
   changePriority?(id: number, priority: number): MaybePromise<void>;
+  /**
+   * Dead letters with their records, a page at a time (the Redis queue has it), for the
+   * buried list of a queue without `listJobs`. A `list` that returns more than `limit`
+   * jobs is taken as the whole list and paged by the dashboard.
+   */
+  readonly deadLetters?: { list?(range: { offset: number; limit: number }): MaybePromise<readonly DashboardJob[]> };
 }
 
 /** A queue of any home (`Queue`, `RemoteQueue`, the Redis queue), with whatever {@link QueueInsight} members it has. */

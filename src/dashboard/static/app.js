@@ -142,14 +142,14 @@
             return h('a', { href: link({ view: 'queue', queue: r.queue, state: s }), class: s === r.state ? 'current' : '', 'data-testid': 'tab-' + s }, s + ' (' + q.counts[s] + ')');
           })),
           tools.length ? h('div', { class: 'toolbar' }, tools) : null,
-          caps.list === 'first' ? h('p', { class: 'muted' }, 'This queue shows only the next job of each state (its protocol has no listing).') : null,
+          caps.list === 'first' && !(r.state === 'buried' && caps.deadLetterList) ? h('p', { class: 'muted' }, 'This queue shows only the next ' + r.state + ' job (its home offers no listing).') : null,
           res.status !== 200 ? h('p', { class: 'muted' }, page.error) :
           h('table', { 'data-testid': 'jobs' },
             h('thead', null, h('tr', null, ['id', 'priority', 'attempts', 'created', r.state === 'buried' ? 'reason' : r.state === 'delayed' ? 'due' : r.state === 'reserved' ? 'lease ends' : '', 'payload'].map(function (t, i) {
               return h('th', { class: i === 1 || i === 2 ? 'num' : '' }, t);
             }))),
             h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: 6, class: 'muted' }, 'No ' + r.state + ' jobs.')))),
-          caps.list === 'all' && pages > 1 ? h('div', { class: 'pager' },
+          (caps.list === 'all' || (r.state === 'buried' && caps.deadLetterList)) && pages > 1 ? h('div', { class: 'pager' },
             r.page > 0 ? h('a', { href: link({ view: 'queue', queue: r.queue, state: r.state, page: r.page - 1 }) }, '← newer') : null,
             h('span', { class: 'muted' }, 'page ' + (r.page + 1) + ' of ' + pages),
             r.page + 1 < pages ? h('a', { href: link({ view: 'queue', queue: r.queue, state: r.state, page: r.page + 1 }), 'data-testid': 'next-page' }, 'older →') : null) : null);
