@@ -121,6 +121,7 @@ describe('errors', () => {
       peek: () => {
         throw secret;
       },
+      deadLetters: { redrive: () => Promise.reject(secret), purge: () => Promise.reject(secret) },
     } as unknown as JobQueue<unknown>;
     const reported: Error[] = [];
     const d = await started({ queues: { broken }, onError: (error) => reported.push(error) });
