@@ -137,6 +137,7 @@ describe('queue ledger', () => {
 
     let lateRefused = 0;
     let lateAccepted = 0;
+    const lateOtherErrors: unknown[] = [];
     let rounds = 0;
     while (ended.size < N && rounds < 2_000) {
       rounds++;
@@ -158,6 +159,7 @@ describe('queue ledger', () => {
           () => lateAccepted++,
           (error: unknown) => {
             if (error instanceof LeaseExpiredError) lateRefused++;
+            else lateOtherErrors.push(error);
           },
         );
       }
@@ -168,6 +170,8 @@ describe('queue ledger', () => {
     expect([...ended.values()].filter((count) => count !== 1)).toEqual([]);
     expect(overAttempts).toBe(0);
     expect(lateAccepted).toBe(0);
+    // A late ack is refused as LeaseExpiredError and nothing else.
+    expect(lateOtherErrors).toEqual([]);
     expect(lateRefused).toBeGreaterThan(100);
     expect([...reasons.keys()].sort()).toEqual(['failed', 'lease-expired', 'released']);
     expect(q.stats()).toMatchObject({ ready: 0, delayed: 0, reserved: 0, completed: N - q.stats().dead });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
 import { textCodec } from '../src/codec.js';
 import { Queue } from '../src/queue.js';
 import { serve, type ServeOptions, type SocketServer } from '../src/socket/server.js';
@@ -304,12 +305,16 @@ describe('server-side conditions', () => {
   });
 
   it('expires a lease on time while its worker stays silent (a reference bug not copied)', async () => {
-    const server = await start();
+    const clock = new ManualClock();
+    const server = await start({ clock });
     const worker = await open(server);
     const watcher = await open(server);
     const id = await worker.put('idle', { ttr: 1 });
     expect(await worker.line('reserve')).toBe(`RESERVED ${id} 4`);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    clock.advance(999);
+    expect(RawConnection.yamlDict((await watcher.request(`stats-job ${id}`)).data)).toMatchObject({ state: 'reserved', timeouts: '0' });
+    // The deadline passes with no byte from the worker: nothing but the timer can notice.
+    clock.advance(1);
     expect(RawConnection.yamlDict((await watcher.request(`stats-job ${id}`)).data)).toMatchObject({ state: 'ready', timeouts: '1' });
   });
 

@@ -110,8 +110,9 @@ export class Hub {
       throw new QueueClosedError(`tube ${name} refused`);
     }
     // As in beanstalkd: no attempt limit and no backoff unless the server's defaults say so.
+    // The server's clock, so a tube's leases and the protocol's timers keep the same time.
     const defaults = this.options.queueOptions;
-    const queue = new Queue<unknown>({ ...defaults, name, retry: { attempts: Infinity, ...defaults.retry } });
+    const queue = new Queue<unknown>({ clock: this.clock, ...defaults, name, retry: { attempts: Infinity, ...defaults.retry } });
     return { queue, codec: bytesCodec };
   }
 
