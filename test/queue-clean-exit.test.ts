@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 // A script that closes its queues must exit on its own: no timer, lease, waiter or
-// handler may keep the event loop alive after close().
+// handler may keep the event loop alive after close(). Every pending timer in the child is
+// an hour long, so anything left alive shows as a kill at the limit, not as a few ms more:
+// the upper bounds below only need to be far below that, and wide enough for a loaded
+// machine. The lower bounds prove close() waited for its timeout (load only adds to them).
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/clean-exit-child.ts', import.meta.url));
@@ -47,14 +50,14 @@ function report(outcome: Outcome): { closeMs: number; facts: Record<string, unkn
 }
 
 describe('clean exit after close()', () => {
-  it('exits on its own within 2 s with delays, leases, retries, waiters and a running handler pending', async () => {
+  it('exits on its own after the close timeout with delays, leases, retries, waiters and a running handler pending', async () => {
     const outcome = await runChild('all');
     expect(outcome.signal, outcome.stderr).toBeNull();
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(outcome.stdout).toContain('closed');
     const { closeMs, facts } = report(outcome);
     expect(closeMs).toBeGreaterThanOrEqual(490);
-    expect(closeMs).toBeLessThan(2_000);
+    expect(closeMs).toBeLessThan(10_000);
     // The running handler was allowed to finish; the lease was given back without using an attempt.
     expect(facts).toMatchObject({ runningCompleted: 1, leaseState: 'ready', leaseAttempts: 0, waiters: [null, null], delayedLeft: 100 });
   });
@@ -67,16 +70,16 @@ describe('clean exit after close()', () => {
     expect(outcome.stdout).toContain('closed');
     const { closeMs, facts } = report(outcome);
     expect(closeMs).toBeGreaterThanOrEqual(290);
-    expect(closeMs).toBeLessThan(2_000);
+    expect(closeMs).toBeLessThan(10_000);
     expect(facts).toMatchObject({ aborted: true, jobState: 'ready', attemptsMade: 0 });
   });
 
   it('exits on its own when close() is called from a listener while the delay timer fires', async () => {
-    const outcome = await runChild('close-in-listener', 5_000);
+    const outcome = await runChild('close-in-listener');
     expect(outcome.signal, 'the child had to be killed: something kept it alive after close()').toBeNull();
     expect(outcome.code, outcome.stderr).toBe(0);
     expect(outcome.stdout).toContain('closed');
     const { closeMs } = report(outcome);
-    expect(closeMs).toBeLessThan(2_000);
+    expect(closeMs).toBeLessThan(10_000);
   });
 });

@@ -130,12 +130,24 @@ describe('aborting a task', () => {
   });
 
   it('never runs a task aborted while the module is still loading', async () => {
+    // The module holds its load until told 'go', so the abort lands mid-load for certain.
+    const channel = new BroadcastChannel('docket-slow-load');
+    const loading = new Promise<void>((resolve) => {
+      channel.onmessage = (event) => {
+        if ((event as MessageEvent).data === 'loading') resolve();
+      };
+    });
     const p = pool('slow-load.mjs', { size: 1 });
     const controller = new AbortController();
     const task = p.run('x', { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    controller.abort(new Error('changed my mind'));
-    await expect(task).rejects.toThrow('changed my mind');
+    try {
+      await loading;
+      controller.abort(new Error('changed my mind'));
+      await expect(task).rejects.toThrow('changed my mind');
+    } finally {
+      channel.postMessage('go');
+      channel.close();
+    }
     await expect.poll(() => p.stats().running).toBe(0);
     expect(await p.run('count')).toBe(0);
     expect(p.stats().crashed).toBe(0);
