@@ -38,6 +38,7 @@
   }
   function ms(value) {
     if (value === undefined || value === null) return '—';
+    if (value === 0) return '0 ms';
     if (value < 1) return value.toFixed(2) + ' ms';
     if (value < 1000) return Math.round(value) + ' ms';
     return (value / 1000).toFixed(value < 10000 ? 2 : 1) + ' s';
@@ -173,7 +174,7 @@
         if (actionsOn && job.state === 'buried') tools.push(button('Redrive', function () { post(base + '/redrive', {}, 'redriven'); }, { 'data-testid': 'redrive' }));
         if (actionsOn && job.state === 'delayed') tools.push(button('Run now', function () { post(base + '/kick', {}, 'kicked'); }, { 'data-testid': 'kick' }));
         if (actionsOn && caps.priority && job.state !== undefined) {
-          var input = h('input', { type: 'number', min: 0, value: job.priority, 'aria-label': 'priority', 'data-testid': 'priority-input', style: 'width:110px' });
+          var input = h('input', { type: 'number', min: 0, value: job.priority, 'aria-label': 'priority', 'data-testid': 'priority-input', class: 'narrow' });
           tools.push(h('span', null, input, ' ', button('Set priority', function () { post(base + '/priority', { priority: Number(input.value) }, 'priority set'); })));
         }
         if (actionsOn && job.state !== 'reserved') tools.push(button('Remove', confirmThen('Delete job #' + job.id + '?', function () { post(base + '/remove', {}, 'removed'); }), { class: 'danger', 'data-testid': 'remove' }));
@@ -186,7 +187,11 @@
             h('div', { class: 'error-title' }, 'Attempt ' + e.attempt + ' · ' + e.name + (e.code ? ' (' + e.code + ')' : '') + ': ' + e.message, h('span', { class: 'muted' }, ' · ' + when(e.at))),
             e.stack ? h('pre', { class: 'stack', 'data-testid': 'stack' }, e.stack) : null);
         });
-        var options = Object.keys(job.options).map(function (k) { return field(k, job.options[k] === null ? 'none' : String(job.options[k])); });
+        var durations = ['ttr', 'timeout', 'ttl', 'delay'];
+        var options = Object.keys(job.options).map(function (k) {
+          var v = job.options[k];
+          return field(k, v === null ? 'none' : durations.indexOf(k) >= 0 ? ms(v) : String(v));
+        });
         var attempts = Object.keys(job.attempts).map(function (k) { return field(k, String(job.attempts[k])); });
         return h('div', null, back,
           h('h1', null, 'Job #' + job.id, ' ', job.state ? h('span', { class: 'badge ' + job.state, 'data-testid': 'job-state' }, job.state) : null,
