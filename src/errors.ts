@@ -12,6 +12,8 @@ export const ErrorCode = {
   InvalidState: 'DOCKET_INVALID_STATE',
   WorkerCrashed: 'DOCKET_WORKER_CRASHED',
   StoreFailed: 'DOCKET_STORE_FAILED',
+  /** docket/journal: another live process (or another open queue of this one) has the journal open. */
+  JournalLocked: 'DOCKET_JOURNAL_LOCKED',
   NonError: 'DOCKET_NON_ERROR',
   /** docket/socket: a reply or byte stream that is not the beanstalkd protocol. */
   Protocol: 'DOCKET_PROTOCOL',
@@ -77,6 +79,13 @@ export class WorkerCrashedError extends defineError(ErrorCode.WorkerCrashed, 'Wo
 /** The queue's store (journal) failed; the queue refuses new work (fail closed). */
 export class StoreFailedError extends defineError(ErrorCode.StoreFailed, 'StoreFailedError') {}
 /** Wraps a non-Error value that a handler threw or rejected with; the value is `cause`. */
+/**
+ * docket/journal: the journal is already open, in another live process or in this one
+ * (its lock file names the owner's pid). One process per journal: two writers would
+ * interleave their records.
+ */
+export class JournalLockedError extends defineError(ErrorCode.JournalLocked, 'JournalLockedError') {}
+
 export class NonErrorThrownError extends defineError(ErrorCode.NonError, 'NonErrorThrownError') {}
 
 /**
@@ -96,6 +105,7 @@ const classesByCode: Record<string, new (message: string, options?: { cause?: un
   [ErrorCode.InvalidState]: InvalidStateError,
   [ErrorCode.WorkerCrashed]: WorkerCrashedError,
   [ErrorCode.StoreFailed]: StoreFailedError,
+  [ErrorCode.JournalLocked]: JournalLockedError,
   [ErrorCode.NonError]: NonErrorThrownError,
 };
 

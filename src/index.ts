@@ -42,6 +42,7 @@ export {
   InvalidStateError,
   WorkerCrashedError,
   StoreFailedError,
+  JournalLockedError,
   NonErrorThrownError,
   UnrecoverableError,
   serializeError,

@@ -100,6 +100,11 @@ export function reserveIdsThrough(id: number): void {
   if (id > lastId) lastId = id;
 }
 
+/** The highest id handed out or reserved so far in this process. */
+export function highestJobId(): number {
+  return lastId;
+}
+
 const noErrors: readonly AttemptError[] = Object.freeze([]);
 
 /** Whether time `t` survives being stored relative to `epoch` (see `JobRecord.fromSnapshot`). */

@@ -206,6 +206,7 @@ describe('corruption', () => {
     expect(strip(state(q, ids))).toEqual(expected(bytes, boundary));
     expect(state(q, ids).size).toBeGreaterThan(0);
 
+    await journal.crash(q);
     const header = Buffer.from(bytes);
     header.fill(0, 0, 4096);
     writeFileSync(file, header);

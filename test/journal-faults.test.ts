@@ -29,6 +29,7 @@ class GatedFileSystem implements JournalFileSystem {
   syncDirectory = nodeFileSystem.syncDirectory;
   copyFile = nodeFileSystem.copyFile;
   unlink = nodeFileSystem.unlink;
+  lock = nodeFileSystem.lock;
 
   constructor(private readonly step: 'datasync' | 'write' = 'datasync') {}
 
@@ -187,6 +188,7 @@ describe('preallocation under sync always', () => {
     // What a crash now leaves behind: the file as it is, zeros and all.
     const crashed = join(dir, 'crashed.journal');
     copyFileSync(file, crashed);
+    await journal.crash(q);
     const r = await openQueue<string>(crashed);
     journal.track(r);
     expect(journalOf(r)!.stats().opened.truncated).toBeUndefined();
@@ -216,6 +218,7 @@ describe('preallocation under sync always', () => {
     const bytes = readFileSync(file);
     bytes.fill(0x5a, size, size + 10);
     writeFileSync(crashed, bytes);
+    await journal.crash(q);
     const r = await openQueue<string>(crashed);
     journal.track(r);
     expect(journalOf(r)!.stats().opened.truncated).toMatchObject({ kind: 'torn-tail', offset: size });

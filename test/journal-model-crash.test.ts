@@ -189,6 +189,9 @@ async function run(ops: Op[], crash: Crash, sync: 'always' | 'never'): Promise<v
       left.onCall = fs.onCall;
       left.calls.push(...fs.calls);
       fs.onCall = undefined;
+      // Closed only so that this process does not hold two queues with the same jobs (it
+      // writes to the old file system, which the restart has left).
+      await journalOf(q)!.close();
       fs = left;
       leases.clear();
       q = await openQueue<unknown>(FILE, { ...options, clock, fileSystem: fs });

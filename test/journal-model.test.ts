@@ -152,6 +152,7 @@ async function run(ops: Op[], file: string): Promise<void> {
     const job = q.peek(id);
     if (job !== undefined) expected.set(id, restored(job.snapshot()));
   }
+  await journalOf(q)!.close();
   const again = await openQueue<unknown>(file, { ...options, clock: new ManualClock(clock.now()) });
   open.push(again);
   const actual = new Map<number, JobSnapshot<unknown>>();

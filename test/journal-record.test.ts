@@ -8,6 +8,7 @@ import {
   encodeFileHeader,
   FILE_HEADER_SIZE,
   findValidRecordAfter,
+  FORMAT_VERSION,
   readRecord,
   RECORD_HEADER_SIZE,
   RecordType,
@@ -92,9 +93,14 @@ describe('file header', () => {
     damaged[13] ^= 1;
     expect(checkFileHeader(damaged)).toBe('bad-checksum');
     const newer = header.slice();
-    new DataView(newer.buffer).setUint32(8, 2, true);
+    new DataView(newer.buffer).setUint32(8, FORMAT_VERSION + 1, true);
     new DataView(newer.buffer).setUint32(12, crc32c(newer, 0, 12), true);
     expect(checkFileHeader(newer)).toBe('bad-version');
+    // Files of the first format (no highest-id records) are still read.
+    const first = header.slice();
+    new DataView(first.buffer).setUint32(8, 1, true);
+    new DataView(first.buffer).setUint32(12, crc32c(first, 0, 12), true);
+    expect(checkFileHeader(first)).toBe('ok');
   });
 });
 

@@ -110,6 +110,8 @@ describe.each(['always', 'interval'] as const)('the full state of every job surv
     });
 
     expect(model.get(b).errors.map((error) => error.message)).toEqual(['first failure', 'second failure']);
+    // The process is gone: its jobs are only in the copies now.
+    await journal.crash(q);
     for (const [index, crash] of crashes.entries()) {
       const copy = join(journal.dir, `crash-${index}.journal`);
       writeFileSync(copy, crash.bytes);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { lockJournal } from './lock.js';
 
 // The seam between the journal and the disk: every system call the journal makes goes
 // through here, so tests can swap in a layer that fails on cue (FaultyFileSystem).
@@ -49,6 +50,13 @@ export interface JournalFileSystem {
   syncDirectory(dir: string): Promise<void>;
   copyFile(from: string, to: string): Promise<void>;
   unlink(file: string): Promise<void>;
+  /**
+   * Takes the journal's lock, or rejects with `JournalLockedError` while another live
+   * process (or another open queue of this one) holds it; a lock left by a dead process is
+   * taken over. Resolves with the function that releases it. The node:fs version keeps
+   * `<file>.lock`, holding the owner's pid.
+   */
+  lock(file: string): Promise<() => Promise<void>>;
 }
 
 function call<R>(fn: (cb: (error: NodeJS.ErrnoException | null, result: R) => void) => void): Promise<R> {
@@ -170,6 +178,7 @@ export const nodeFileSystem: JournalFileSystem = {
   },
   copyFile: (from, to) => fs.promises.copyFile(from, to),
   unlink: (file) => fs.promises.unlink(file),
+  lock: lockJournal,
 };
 
 /** The directory holding `file` (for {@link JournalFileSystem.syncDirectory}). */
@@ -307,5 +316,9 @@ export class FaultyFileSystem implements JournalFileSystem {
 
   unlink(file: string): Promise<void> {
     return this.inner.unlink(file);
+  }
+
+  lock(file: string): Promise<() => Promise<void>> {
+    return this.inner.lock(file);
   }
 }

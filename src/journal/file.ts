@@ -41,6 +41,8 @@ interface WriterOptions {
   /** Called once when the writer fails closed. */
   onFail(error: StoreFailedError): void;
   onCompactionError(error: Error): void;
+  /** Called once the file is closed (releases the journal's lock). */
+  onClosed?(): Promise<void>;
   /** How far the old file may grow while a compaction runs before writes wait for the switch. */
   holdBytes: number;
   /** The file's size on disk, which may exceed `size` by zeros preallocated earlier. @defaultValue `size` */
@@ -147,6 +149,11 @@ export class JournalWriter {
   /** The error that failed the writer, if it has. */
   get failed(): StoreFailedError | undefined {
     return this.failure;
+  }
+
+  /** Set once `close()` has been called. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   get isCompacting(): boolean {
@@ -299,16 +306,19 @@ export class JournalWriter {
    * file and are copied after the live records, so replaying the new file (whose update
    * records carry whole state, not diffs) ends in the current state.
    *
-   * `keep` may drop copied records that the new file does not need.
+   * `keep` may drop copied records that the new file does not need. `closing` gives the
+   * records that end the new file, asked for at the switch, when nothing more can reach
+   * the old file (not counted as jobs).
    *
    * Resolves with what it did, or `undefined` if it gave up (the old file stays in use;
    * the error goes to `onCompactionError`). One compaction at a time: a second call
    * returns the running one.
    */
-  compact(liveRecords: () => Iterable<Uint8Array>, keep: (record: Uint8Array) => boolean = () => true): Promise<CompactionInfo | undefined> {
+  compact(liveRecords: () => Iterable<Uint8Array>, keep: (record: Uint8Array) => boolean = () => true, closing: () => Uint8Array[] = () => []): Promise<CompactionInfo | undefined> {
     if (this.compaction !== undefined) return this.compaction;
     if (this.failure !== undefined || this.closed) return Promise.resolve(undefined);
     this.keepCaptured = keep;
+    this.closingRecords = closing;
     this.compaction = this.runCompaction(liveRecords).finally(() => {
       this.compaction = undefined;
       this.holdAt = Infinity;
@@ -391,6 +401,7 @@ export class JournalWriter {
 
   /** Which copied records the new file needs (the rest describe jobs that came and went meanwhile). */
   private keepCaptured: (record: Uint8Array) => boolean = () => true;
+  private closingRecords: () => Uint8Array[] = () => [];
 
   private async discard(handle: JournalFileHandle | undefined, tmp: string): Promise<void> {
     await handle?.close().catch(() => {});
@@ -402,7 +413,7 @@ export class JournalWriter {
     this.switchRequest = undefined;
     const { handle, tmp } = request;
     let { seq, position } = request;
-    const rest = this.takeCaptured();
+    const rest = [...this.takeCaptured(), ...this.closingRecords()];
     this.captured = undefined;
     try {
       if (rest.length > 0) {
@@ -493,6 +504,7 @@ export class JournalWriter {
       }
     }
     await this.handle.close().catch(() => {});
+    await this.options.onClosed?.();
   }
 }
 

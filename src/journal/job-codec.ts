@@ -7,6 +7,7 @@ import { allocRecord, PAYLOAD_OFFSET, RecordType } from './record.js';
 //   put    = meta | data bytes (the codec's encoding of the payload, to the end of the record)
 //   update = meta                (every mutable field, not a diff: replay simply overwrites)
 //   delete = f64 id
+//   highest id = f64 id (the highest job id handed out when it was written)
 //   meta   = u8 state | u8 flags | 17 x f64 (numbers below, in order) | u8 len + dead reason
 //            | [u32 len + utf-8 dedupe id] | [u32 len + JSON errors]
 //
@@ -101,7 +102,16 @@ export function encodeJobRecord(type: typeof RecordType.Put | typeof RecordType.
 
 /** Encodes a delete record, unsealed. */
 export function encodeDeleteRecord(id: number): Uint8Array {
-  const record = allocRecord(RecordType.Delete, DELETE_PAYLOAD);
+  return encodeIdRecord(RecordType.Delete, id);
+}
+
+/** Encodes a highest-id record, unsealed. */
+export function encodeHighestIdRecord(id: number): Uint8Array {
+  return encodeIdRecord(RecordType.HighestId, id);
+}
+
+function encodeIdRecord(type: typeof RecordType.Delete | typeof RecordType.HighestId, id: number): Uint8Array {
+  const record = allocRecord(type, DELETE_PAYLOAD);
   new DataView(record.buffer, record.byteOffset, record.length).setFloat64(PAYLOAD_OFFSET, id, true);
   return record;
 }

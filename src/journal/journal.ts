@@ -4,7 +4,8 @@ import type { StoreFailedError } from '../errors.js';
 import type { Job } from '../job.js';
 import type { JobChange, Store } from '../store.js';
 import type { CompactionInfo, JournalWriter, SyncPolicy, WriterStats } from './file.js';
-import { encodeDeleteRecord, encodeJobRecord, recordJobId } from './job-codec.js';
+import { highestJobId } from '../job.js';
+import { encodeDeleteRecord, encodeHighestIdRecord, encodeJobRecord, recordJobId, type JobFields } from './job-codec.js';
 import { PAYLOAD_OFFSET, RecordType } from './record.js';
 import type { ReplayDamage } from './replay.js';
 
@@ -22,6 +23,11 @@ export interface OpenReport {
   backup: string | undefined;
   /** Whether the file was created by this open. */
   created: boolean;
+  /**
+   * Restored jobs given a new id because a job of another queue in this process already
+   * had theirs (journals written by different processes, opened in one). Zero otherwise.
+   */
+  renumbered: number;
   durationMs: number;
 }
 
@@ -82,6 +88,8 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
    */
   private meanRecord: number;
   private readonly slack: number;
+  /** The highest job id this journal holds or ever recorded (see `RecordType.HighestId`). */
+  private highest: number;
   private compaction: Promise<CompactionInfo | undefined> | undefined;
 
   /** @internal use {@link openQueue} */
@@ -93,8 +101,10 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
     slack: number,
     meanRecord: number,
     private readonly opened: OpenReport,
+    highestId: number,
   ) {
     super();
+    this.highest = highestId;
     this.slack = slack;
     this.meanRecord = meanRecord;
     // Counted from the replay, so that the live size is right from the first append.
@@ -111,6 +121,17 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
     this.base = { ids, max, lookup };
     this.restoring = false;
     this.maybeCompact();
+  }
+
+  /**
+   * @internal While restoring: a stored job takes the new id `id` (another queue of the
+   * process holds its old one). Records it as a put under the new id and a delete of the old.
+   */
+  moveRestored(job: JobFields, body: Uint8Array, id: number): void {
+    void this.writer.append(encodeJobRecord(RecordType.Put, { ...job, id }, body));
+    void this.writer.append(encodeDeleteRecord(job.id));
+    if (id > this.highest) this.highest = id;
+    this.opened.renumbered++;
   }
 
   private inBase(id: number): boolean {
@@ -132,6 +153,16 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
     this.live = merged;
     this.base = undefined;
     this.baseLive = 0;
+  }
+
+  /** @internal The highest job id this journal holds or ever recorded. */
+  get highestId(): number {
+    return this.highest;
+  }
+
+  /** Whether `close()` has been called. */
+  get isClosed(): boolean {
+    return this.writer.isClosed;
   }
 
   /** Whether the journal has failed closed. */
@@ -166,6 +197,7 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
       }
       record = encodeJobRecord(RecordType.Put, job, data);
       this.live.set(job.id, job);
+      if (job.id > this.highest) this.highest = job.id;
       this.meanRecord += (record.length - this.meanRecord) / Math.min(this.liveCount, 1024);
     } else if (change.type === 'update') {
       record = encodeJobRecord(RecordType.Update, job);
@@ -202,6 +234,10 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
         // live and every delete (a job may have been written before it went); the puts and
         // updates of jobs that came and went meanwhile are garbage already.
         (record) => record[PAYLOAD_OFFSET - 1] === RecordType.Delete || this.live.has(recordJobId(record)),
+        // The compacted file drops the puts of jobs that are gone (some added and acked
+        // while it was written): it ends by recording how far ids went (in the whole
+        // process: ids are unique across its queues), so that a restart never hands one out again.
+        () => [encodeHighestIdRecord(Math.max(this.highest, highestJobId()))],
       )
       .then((info) => {
         this.compaction = undefined;

@@ -1,5 +1,5 @@
 import { jsonCodec, type Codec } from '../codec.js';
-import { InvalidOptionError, StoreFailedError } from '../errors.js';
+import { InvalidOptionError, JournalLockedError, StoreFailedError } from '../errors.js';
 import type { JobSnapshot } from '../job.js';
 import { JournalWriter, type SyncPolicy } from './file.js';
 import { directoryOf, nodeFileSystem, type JournalFileSystem } from './file-system.js';
@@ -75,6 +75,8 @@ export interface OpenedJournalFile<T> {
   journal: Journal<T>;
   cursor: LiveCursor;
   codec: Codec<T>;
+  /** The highest job id the journal ever held or recorded: new ids go above it. */
+  highestId: number;
 }
 
 /**
@@ -96,6 +98,33 @@ export async function openJournalFile<T>(file: string, options: JournalOptions<T
   }
   if (!(typeof slack === 'number' && slack >= 0)) throw new InvalidOptionError(`Expected \`compactionSlack\` to be a number of bytes >= 0, got \`${String(slack)}\``);
 
+  // Before anything is read: the file is this process's until it closes it.
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await fs.lock(file);
+  } catch (error) {
+    if (error instanceof JournalLockedError) throw error;
+    throw refuse(file, 'cannot be locked', error);
+  }
+  try {
+    return await openLocked(file, fs, codec, sync, interval, slack, options.strict === true, started, unlock);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+}
+
+async function openLocked<T>(
+  file: string,
+  fs: JournalFileSystem,
+  codec: Codec<T>,
+  sync: SyncPolicy,
+  interval: number,
+  slack: number,
+  strict: boolean,
+  started: number,
+  unlock: () => Promise<void>,
+): Promise<OpenedJournalFile<T>> {
   let bytes: Uint8Array | undefined;
   try {
     bytes = await fs.readFile(file);
@@ -121,7 +150,7 @@ export async function openJournalFile<T>(file: string, options: JournalOptions<T
     throw refuse(file, `${why}; not opened`);
   } else if (result.damage !== undefined) {
     const damage = result.damage;
-    if (damage.kind === 'corrupt' && options.strict === true) {
+    if (damage.kind === 'corrupt' && strict) {
       throw refuse(file, `damaged record at offset ${damage.offset} (${damage.reason}) followed by valid records at ${damage.nextValidOffset}; not opened (strict)`);
     }
     try {
@@ -157,6 +186,7 @@ export async function openJournalFile<T>(file: string, options: JournalOptions<T
     truncated,
     backup,
     created,
+    renumbered: 0,
     durationMs: 0,
   };
   let journal: Journal<T> | undefined;
@@ -169,8 +199,9 @@ export async function openJournalFile<T>(file: string, options: JournalOptions<T
     // Emitted outside the writer's loop: a listener that throws must not stop it.
     onFail: (error) => queueMicrotask(() => journal?.emit('failed', error)),
     onCompactionError: (error) => queueMicrotask(() => journal?.emit('compactionError', error)),
+    onClosed: unlock,
   });
-  journal = new Journal<T>(file, writer, codec, sync, slack, result.live === 0 ? 200 : result.liveBytes / result.live, report);
+  journal = new Journal<T>(file, writer, codec, sync, slack, result.live === 0 ? 200 : result.liveBytes / result.live, report, result.highestId);
   report.durationMs = performance.now() - started;
   const opened = journal;
   if (truncated !== undefined) {
@@ -180,7 +211,7 @@ export async function openJournalFile<T>(file: string, options: JournalOptions<T
       else opened.emit('truncated', truncated);
     });
   }
-  return { journal, cursor: result.cursor(), codec };
+  return { journal, cursor: result.cursor(), codec, highestId: result.highestId };
 }
 
 /**
@@ -192,12 +223,23 @@ export async function openJournalFile<T>(file: string, options: JournalOptions<T
  * `JobRecord.fromSnapshot` copies every field, and errors element by element). Saves a
  * million short-lived 27-field objects, and their garbage collection, on a large backlog.
  * `ids`, when given, receives each job's id (what `Journal.adopt` needs) on the way.
+ * `renumber`, when given, moves a job whose id is `taken` to a new id (`move` sets
+ * `stored.id`) before it is handed on.
  */
-export function* decodeSnapshots<T>(file: string, cursor: LiveCursor, codec: Codec<T>, reuse: StoredJob | undefined, ids: number[] | undefined): Generator<JobSnapshot<T>, void, undefined> {
+export function* decodeSnapshots<T>(
+  file: string,
+  cursor: LiveCursor,
+  codec: Codec<T>,
+  reuse: StoredJob | undefined,
+  ids: number[] | undefined,
+  renumber?: { taken(id: number): boolean; move(job: StoredJob): void },
+): Generator<JobSnapshot<T>, void, undefined> {
   // JSON straight from the file buffer: no view object per job, and Buffer's UTF-8 path
   // (the checksum already vouched for the bytes).
   const json = codec === (jsonCodec as Codec<unknown>);
   for (let stored = cursor.next(reuse); stored !== undefined; stored = cursor.next(reuse)) {
+    // Before the payload is decoded: `move` re-records it from the stored bytes.
+    if (renumber?.taken(stored.id) === true) renumber.move(stored);
     try {
       stored.data = json ? JSON.parse(stored.source.toString('utf8', stored.bodyStart, stored.bodyEnd)) : codec.decode(storedBody(stored));
     } catch (error) {

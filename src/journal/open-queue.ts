@@ -1,7 +1,8 @@
+import { highestJobId, nextJobId, reserveIdsThrough } from '../job.js';
 import { Queue } from '../queue.js';
 import type { QueueOptions } from '../options.js';
 import type { Journal } from './journal.js';
-import type { StoredJob } from './job-codec.js';
+import { storedBody, type StoredJob } from './job-codec.js';
 import { decodeSnapshots, openJournalFile, type JournalOptions } from './open-journal.js';
 
 /**
@@ -11,6 +12,29 @@ import { decodeSnapshots, openJournalFile, type JournalOptions } from './open-jo
 export type OpenQueueOptions<T> = Omit<QueueOptions<T>, 'store'> & JournalOptions<T>;
 
 const journals = new WeakMap<object, Journal<unknown>>();
+
+/** The journals open in this process, their queues, and the lowest id each may hold. */
+const openJournals = new Map<Journal<unknown>, { queue: Queue<unknown>; min: number }>();
+
+/**
+ * How a journal about to be restored avoids the ids of jobs that another open journal of
+ * this process restored (journals written by different processes may share ids; the
+ * beanstalkd protocol addresses jobs by id across tubes). `undefined` when no range can
+ * overlap, the usual case: then restoring costs no lookup per job.
+ */
+function idGuard(journal: Journal<unknown>, highestId: number): { taken(id: number): boolean; move(job: StoredJob): void } | undefined {
+  for (const other of openJournals.keys()) if (other.isClosed) openJournals.delete(other);
+  const others = [...openJournals].filter(([other, { min }]) => min <= highestId && other.highestId >= 1);
+  if (others.length === 0) return undefined;
+  return {
+    taken: (id) => others.some(([other, { queue, min }]) => id >= min && id <= other.highestId && queue.peek(id) !== undefined),
+    move: (job) => {
+      const id = nextJobId();
+      journal.moveRestored(job, storedBody(job), id);
+      job.id = id;
+    },
+  };
+}
 
 /**
  * Opens a durable queue: opens (or creates) the journal at `path`, replays it, and
@@ -38,8 +62,12 @@ export async function openQueue<T = unknown>(path: string, options: OpenQueueOpt
   const ids: number[] = [];
   try {
     queue = new Queue<T>({ ...queueOptions, store: journal });
+    const guard = idGuard(journal as Journal<unknown>, opened.highestId);
+    // New ids go above every id the journal ever held, not only the live ones: a job
+    // acknowledged before the crash keeps its id to itself.
+    reserveIdsThrough(opened.highestId);
     // One snapshot object for every job: restore copies each out before it pulls the next.
-    queue.restore(decodeSnapshots(path, opened.cursor, opened.codec, {} as StoredJob, ids));
+    queue.restore(decodeSnapshots(path, opened.cursor, opened.codec, {} as StoredJob, ids, guard));
   } catch (error) {
     await journal.close();
     throw error;
@@ -47,6 +75,10 @@ export async function openQueue<T = unknown>(path: string, options: OpenQueueOpt
   const restored = queue;
   journal.adopt(ids, (id) => restored.peek(id));
   journals.set(queue, journal as Journal<unknown>);
+  // Jobs added from here on take ids above the ones handed out so far.
+  let min = highestJobId() + 1;
+  for (const id of ids) if (id < min) min = id;
+  openJournals.set(journal as Journal<unknown>, { queue: queue as Queue<unknown>, min });
   return queue;
 }
 

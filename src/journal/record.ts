@@ -21,12 +21,21 @@ export const RecordType = {
   Update: 2,
   /** The job is gone (acked or deleted). */
   Delete: 3,
+  /**
+   * The highest job id handed out so far (f64). Written first in a compacted file, which
+   * drops the puts of jobs that are gone: without it a restart would hand their ids out again.
+   */
+  HighestId: 4,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 const MAGIC = [0x44, 0x4f, 0x43, 0x4b, 0x45, 0x54, 0x4a, 0x31]; // "DOCKETJ1"
-/** The only format version this code writes and reads. */
-export const FORMAT_VERSION = 1;
+/**
+ * The format version this code writes. It reads 1 as well: version 2 only added the
+ * `HighestId` record, which a version-1 reader would take for damage.
+ */
+export const FORMAT_VERSION = 2;
+const OLDEST_READABLE_VERSION = 1;
 export const FILE_HEADER_SIZE = 16;
 export const RECORD_HEADER_SIZE = 16;
 /** Upper bound on a record body; a length field above it is damage, not a big job. */
@@ -60,7 +69,8 @@ export function checkFileHeader(bytes: Uint8Array): FileHeaderCheck {
   for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC[i]) return 'not-a-journal';
   const view = new DataView(bytes.buffer, bytes.byteOffset, FILE_HEADER_SIZE);
   if (view.getUint32(12, true) !== crc32c(bytes, 0, 12)) return 'bad-checksum';
-  if (view.getUint32(8, true) !== FORMAT_VERSION) return 'bad-version';
+  const version = view.getUint32(8, true);
+  if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) return 'bad-version';
   return 'ok';
 }
 
@@ -139,7 +149,7 @@ export function readRecordInto(buf: Uint8Array, offset: number, end: number, exp
   const seq = u32(buf, offset + 8) + u32(buf, offset + 12) * TWO_32;
   if (expectedSeq === undefined ? seq < 1 : seq !== expectedSeq) return { kind: 'bad', reason: 'sequence' };
   const type = buf[offset + RECORD_HEADER_SIZE];
-  if (type !== RecordType.Put && type !== RecordType.Update && type !== RecordType.Delete) return { kind: 'bad', reason: 'type' };
+  if (type < RecordType.Put || type > RecordType.HighestId) return { kind: 'bad', reason: 'type' };
   found.type = type;
   found.seq = seq;
   found.payloadStart = offset + PAYLOAD_OFFSET;

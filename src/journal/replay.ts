@@ -47,6 +47,8 @@ export interface ReplayResult {
   records: number;
   /** Sequence number of the last valid record (0 if none). */
   lastSeq: number;
+  /** The highest job id the journal ever held or recorded handing out (0 if none): new ids go above it. */
+  highestId: number;
   /** End of the valid prefix: where the next record goes. */
   validEnd: number;
   /** Updates and deletes for jobs not in the journal (normal after compaction). */
@@ -155,6 +157,7 @@ export function replay(input: Uint8Array): ReplayResult {
     liveBytes: 0,
     records: 0,
     lastSeq: 0,
+    highestId: 0,
     validEnd: 0,
     orphans: 0,
     damage: undefined,
@@ -171,10 +174,12 @@ export function replay(input: Uint8Array): ReplayResult {
     let reason: ReplayDamage['reason'] | undefined;
     if (frame.kind === 'record') {
       const start = frame.payloadStart;
-      if (frame.type === RecordType.Delete) {
-        if (frame.end - start !== 8) reason = 'payload';
-        else {
-          const id = view.getFloat64(start, true);
+      if (frame.type === RecordType.Delete || frame.type === RecordType.HighestId) {
+        const id = frame.end - start === 8 ? view.getFloat64(start, true) : 0;
+        if (!Number.isSafeInteger(id) || id < 1) reason = 'payload';
+        else if (frame.type === RecordType.HighestId) {
+          if (id > result.highestId) result.highestId = id;
+        } else {
           const slot = slots.find(id);
           if (slot < 0) result.orphans++;
           else slots.remove(slot);
@@ -187,6 +192,7 @@ export function replay(input: Uint8Array): ReplayResult {
           if (frame.type === RecordType.Put) {
             // Ids are never reused; should one repeat, the later put wins.
             slots.add(id, start, frame.end, frame.seq);
+            if (id > result.highestId) result.highestId = id;
           } else {
             const slot = slots.find(id);
             if (slot < 0) result.orphans++;

@@ -9,8 +9,14 @@ import type { Queue } from '../../src/queue.js';
 export interface JournalDir {
   readonly dir: string;
   readonly file: string;
-  /** Opens the test's journal as a queue, closed (files only, as a crash would) after the test. */
+  /**
+   * Opens the test's journal as a queue, closed (files only, as a crash would) after the
+   * test. A restart: the journal of any queue still open on the file is closed first
+   * (files only, as the process that held it would be gone; one process per journal).
+   */
   start<T>(options?: OpenQueueOptions<T>): Promise<Queue<T>>;
+  /** Closes the files of `queue`'s journal and nothing else: what a kill -9 leaves. */
+  crash<T>(queue: Queue<T>): Promise<void>;
   /** Closes this queue's journal after the test, like `start`'s. */
   track<T>(queue: Queue<T>): Queue<T>;
 }
@@ -42,6 +48,13 @@ export function useJournalDir(prefix = 'docket-journal-'): JournalDir {
       return join(dir, 'q.journal');
     },
     track,
-    start: async <T>(options: OpenQueueOptions<T> = {}) => track(await openQueue<T>(join(dir, 'q.journal'), options)),
+    crash: async <T>(queue: Queue<T>) => {
+      await journalOf(queue)?.close();
+    },
+    start: async <T>(options: OpenQueueOptions<T> = {}) => {
+      const file = join(dir, 'q.journal');
+      for (const q of open) if (journalOf(q)?.path === file) await journalOf(q)?.close();
+      return track(await openQueue<T>(file, options));
+    },
   };
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { JournalLockedError } from '../../src/errors.js';
 import type { JournalFileHandle, JournalFileSystem, JournalOpenOptions } from '../../src/journal/index.js';
 
 // A journal file system in memory that can be crashed at any call, for tests. It tracks
@@ -204,6 +205,18 @@ export class MemoryFileSystem implements JournalFileSystem {
     if (node === undefined) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' });
     const bytes = copy(node.data);
     this.names.set(path.resolve(to), { data: bytes, durable: copy(bytes) });
+  }
+
+  /** Locks held; a crash image starts with none (the process that held them is gone). */
+  private locks = new Set<string>();
+
+  async lock(file: string): Promise<() => Promise<void>> {
+    const name = path.resolve(file);
+    if (this.locks.has(name)) throw new JournalLockedError(`journal ${file} is open (memory file system)`);
+    this.locks.add(name);
+    return async () => {
+      this.locks.delete(name);
+    };
   }
 
   async unlink(file: string): Promise<void> {

@@ -1,0 +1,93 @@
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { journalOf, openQueue } from '../src/journal/index.js';
+import type { Queue } from '../src/queue.js';
+import { useJournalDir } from './helpers/journal.js';
+
+// Ids are unique across the queues of a process (the beanstalkd protocol addresses jobs by
+// id across tubes), survive restarts, and are never handed out twice.
+
+const journal = useJournalDir();
+
+async function crash(...queues: Array<Queue<string>>): Promise<void> {
+  for (const q of queues) await journalOf(q)!.close();
+}
+
+describe('job ids', () => {
+  it.each([false, true])('never hands out an id again after a restart, even once its job is acked (compacted: %s)', async (compacted) => {
+    const q = await journal.start<string>({ compactionSlack: Infinity });
+    const jobs = await Promise.all(Array.from({ length: 10 }, (_, i) => q.add(`job ${i}`)));
+    // The newest jobs are gone: a journal that only looked at its live jobs would start over below them.
+    for (const job of jobs.slice(5)) await q.reserveJob(job.id).ack();
+    if (compacted) await journalOf(q)!.compact();
+    const highest = Math.max(...jobs.map((job) => job.id));
+    const r = await journal.start<string>({ compactionSlack: Infinity });
+    const fresh = await r.add('fresh');
+    expect(fresh.id).toBeGreaterThan(highest);
+    for (const job of jobs.slice(0, 5)) expect(r.peek(job.id)?.data).toBe(job.data);
+    // And after one more restart, with the fresh job acked too.
+    await r.reserveJob(fresh.id).ack();
+    await journalOf(r)!.compact();
+    const again = await journal.start<string>();
+    expect((await again.add('fresher')).id).toBeGreaterThan(fresh.id);
+  });
+
+  it('two durable queues in one process share no id, before and after a restart, opened in either order', async () => {
+    const a = join(journal.dir, 'a.journal');
+    const b = join(journal.dir, 'b.journal');
+    let qa = journal.track(await openQueue<string>(a));
+    let qb = journal.track(await openQueue<string>(b));
+    const seen = new Map<number, string>();
+    const add = async (q: Queue<string>, data: string): Promise<void> => {
+      const job = await q.add(data);
+      expect(seen.get(job.id), `id ${job.id} handed out twice`).toBeUndefined();
+      seen.set(job.id, data);
+    };
+    for (let i = 0; i < 20; i++) await add(i % 3 === 0 ? qb : qa, `first ${i}`);
+    for (const order of [['a', 'b'], ['b', 'a']]) {
+      await crash(qa, qb);
+      for (const name of order) {
+        if (name === 'a') qa = journal.track(await openQueue<string>(a));
+        else qb = journal.track(await openQueue<string>(b));
+      }
+      // Every job under its old id, in its own queue only.
+      for (const [id, data] of seen) {
+        const owner = qa.peek(id) ?? qb.peek(id);
+        expect(owner?.data, `job ${id}`).toBe(data);
+        expect(qa.peek(id) !== undefined && qb.peek(id) !== undefined, `job ${id} in both queues`).toBe(false);
+      }
+      for (let i = 0; i < 10; i++) await add(i % 2 === 0 ? qa : qb, `${order.join('')} ${i}`);
+    }
+  });
+
+  it('gives new ids to the jobs of a journal whose ids another open journal already holds (files of different processes)', async () => {
+    const a = join(journal.dir, 'a.journal');
+    const b = join(journal.dir, 'b.journal');
+    const qa = journal.track(await openQueue<string>(a));
+    const jobs = await Promise.all(Array.from({ length: 8 }, (_, i) => qa.add(`a ${i}`)));
+    await journalOf(qa)!.flush();
+    // The same ids in another journal, as another process would have written them.
+    copyFileSync(a, b);
+    const qb = journal.track(await openQueue<string>(b));
+    const report = journalOf(qb)!.stats().opened;
+    expect(report.renumbered).toBe(8);
+    expect(qb.stats().total).toBe(8);
+    for (const job of jobs) {
+      expect(qa.peek(job.id)?.data).toBe(job.data);
+      expect(qb.peek(job.id)).toBeUndefined();
+    }
+    // The new ids are recorded: a restart of that queue alone keeps them.
+    const moved = new Map<number, string>();
+    for (let id = 1; id <= Math.max(...jobs.map((j) => j.id)) + 100; id++) {
+      const job = qb.peek(id);
+      if (job !== undefined) moved.set(id, job.data);
+    }
+    expect([...moved.values()].sort()).toEqual(jobs.map((j) => j.data).sort());
+    await crash(qa, qb);
+    const again = journal.track(await openQueue<string>(b));
+    expect(journalOf(again)!.stats().opened.renumbered).toBe(0);
+    for (const [id, data] of moved) expect(again.peek(id)?.data).toBe(data);
+    expect(again.stats().total).toBe(8);
+  });
+});
