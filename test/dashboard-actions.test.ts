@@ -1,8 +1,8 @@
 /** Each action the dashboard offers, over the in-process queue and over the socket protocol. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
-import { serve } from '../src/socket/server.js';
-import { connect } from '../src/socket/client.js';
+import { serve } from '../src/socket/server/server.js';
+import { connect } from '../src/socket/client/remote-queue.js';
 import type { JobQueue } from '../src/contract.js';
 import { startDashboard, type RunningDashboard } from './helpers/dashboard.js';
 

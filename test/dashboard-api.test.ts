@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
 import { rawCodec } from '../src/codec.js';
-import { serve, type SocketServer } from '../src/socket/server.js';
-import { connect, type RemoteQueue } from '../src/socket/client.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
+import { connect, type RemoteQueue } from '../src/socket/client/remote-queue.js';
 import type { JobDetail } from '../src/dashboard/present.js';
 import type { JobPage, QueueSummary } from '../src/dashboard/queue-view.js';
 import { openRedisQueue } from '../src/redis/open.js';

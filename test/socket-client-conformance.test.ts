@@ -6,8 +6,8 @@ import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rawCodec } from '../src/codec.js';
 import { LeaseExpiredError } from '../src/errors.js';
-import { ProtocolError } from '../src/socket/client-errors.js';
-import { connect, type ConnectOptions, type RemoteJob, type RemoteQueue } from '../src/socket/client.js';
+import { ProtocolError } from '../src/socket/client/errors.js';
+import { connect, type ConnectOptions, type RemoteJob, type RemoteQueue } from '../src/socket/client/remote-queue.js';
 import { requireBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
 
 /** A server under test: where it listens and how to stop it. */
@@ -478,7 +478,7 @@ describe.skipIf(!requireBeanstalkd('the socket client conformance suite against 
 
 describe('docket server', () => {
   clientConformance('docket serve()', async () => {
-    const { serve } = await import('../src/socket/server.js');
+    const { serve } = await import('../src/socket/server/server.js');
     const server = await serve({ port: 0 });
     return { port: server.port, stop: () => server.close() };
   });

@@ -5,9 +5,9 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError, QueueClosedError, QueueFullError } from '../src/errors.js';
-import { ConnectionError, ProtocolError } from '../src/socket/client-errors.js';
-import { parseUrl, resolveOptions, toSeconds, ttrSeconds } from '../src/socket/client-options.js';
-import { connect, type RemoteQueue } from '../src/socket/client.js';
+import { ConnectionError, ProtocolError } from '../src/socket/client/errors.js';
+import { parseUrl, resolveOptions, toSeconds, ttrSeconds } from '../src/socket/client/options.js';
+import { connect, type RemoteQueue } from '../src/socket/client/remote-queue.js';
 
 /** Answers each command line with `answer(line, connectionIndex)`; bodies of `put` are skipped. */
 class FakeServer {
@@ -223,7 +223,7 @@ describe('socket client options', () => {
 
 describe('client connection bookkeeping', () => {
   it('calls each pending command back exactly once with its own context, answered or lost', async () => {
-    const { ClientConnection, LOST } = await import('../src/socket/client-connection.js');
+    const { ClientConnection, LOST } = await import('../src/socket/client/connection.js');
     const server = await new FakeServer((line) => (line === 'one' ? 'DELETED\r\n' : undefined)).listen();
     const conn = new ClientConnection(
       { host: '127.0.0.1', port: server.port, connectTimeout: 1000, reconnect: false, maxReplyData: 1024 },
@@ -260,7 +260,7 @@ describe('client connection bookkeeping', () => {
   });
 
   it('writes numbers in decimal without allocating strings', async () => {
-    const { ClientConnection } = await import('../src/socket/client-connection.js');
+    const { ClientConnection } = await import('../src/socket/client/connection.js');
     const server = await new FakeServer(() => 'DELETED\r\n').listen();
     const conn = new ClientConnection(
       { host: '127.0.0.1', port: server.port, connectTimeout: 1000, reconnect: false, maxReplyData: 1024 },

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REPLY_NAMES, ReplyCode, ReplyParser, ReplySyntaxError } from '../src/socket/reply-parser.js';
+import { REPLY_NAMES, ReplyCode, ReplyParser, ReplySyntaxError } from '../src/socket/client/reply-parser.js';
 
 type Parsed = [string, number, string | undefined];
 

@@ -5,8 +5,8 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseExpiredError } from '../src/errors.js';
-import { connect, type RemoteQueue } from '../src/socket/client.js';
-import { serve } from '../src/socket/server.js';
+import { connect, type RemoteQueue } from '../src/socket/client/remote-queue.js';
+import { serve } from '../src/socket/server/server.js';
 import { requireBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
 
 interface Running {

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionError } from '../src/socket/client-errors.js';
-import { connect } from '../src/socket/client.js';
-import { serve, type SocketServer } from '../src/socket/server.js';
+import { ConnectionError } from '../src/socket/client/errors.js';
+import { connect } from '../src/socket/client/remote-queue.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
 import { testPki } from './helpers/tls-fixtures.js';
 
 // The committed test PKI: the server's certificate is signed by a CA only the test trusts.

@@ -6,7 +6,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { rawCodec } from '../src/codec.js';
 import type { Queue } from '../src/queue.js';
-import { connect, type RemoteJob, type RemoteQueue } from '../src/socket/client.js';
+import { connect, type RemoteJob, type RemoteQueue } from '../src/socket/client/remote-queue.js';
 
 interface Email {
   to: string;

@@ -4,7 +4,7 @@
  * by order of creation, so each server may number its jobs its own way).
  */
 import { describe, expect, it } from 'vitest';
-import { serve, type SocketServer } from '../src/socket/server.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
 import { requireBeanstalkd, type RunningBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
 import { RawConnection } from './helpers/raw-connection.js';
 import { seededRandom } from './helpers/random.js';

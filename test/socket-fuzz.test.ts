@@ -6,9 +6,9 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Parser } from '../src/socket/parser.js';
+import { Parser } from '../src/socket/server/command-parser.js';
 import type { Command } from '../src/socket/protocol.js';
-import { serve, type SocketServer } from '../src/socket/server.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
 import { RawConnection } from './helpers/raw-connection.js';
 import { seededRandom } from './helpers/random.js';
 

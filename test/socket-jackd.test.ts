@@ -2,7 +2,7 @@
 import JackdDefault, * as jackdModule from 'jackd';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
-import { serve, type SocketServer } from '../src/socket/server.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
 
 // jackd is CommonJS; depending on the loader its class is the default export or a named one.
 type JackdClient = jackdModule.JackdClient;

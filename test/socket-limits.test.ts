@@ -1,7 +1,7 @@
 /** Per-connection limits: slow senders, clients that never read, many connections. */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serve, type SocketServer } from '../src/socket/server.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
 import { RawConnection } from './helpers/raw-connection.js';
 
 let server: SocketServer | undefined;

@@ -1,6 +1,6 @@
 /** Many clients at once: every job is accounted for. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { serve, type SocketServer } from '../src/socket/server.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
 import { RawConnection } from './helpers/raw-connection.js';
 
 let server: SocketServer | undefined;

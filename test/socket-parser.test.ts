@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Parser, ParserState } from '../src/socket/parser.js';
+import { Parser, ParserState } from '../src/socket/server/command-parser.js';
 import type { Command } from '../src/socket/protocol.js';
 
 function parseAll(chunks: Uint8Array[], maxJobSize?: number): Command[] {

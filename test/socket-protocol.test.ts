@@ -5,7 +5,7 @@
  * conditions), the test says so and branches on `target.name`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serve, type SocketServer } from '../src/socket/server.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
 import { requireBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
 import { RawConnection } from './helpers/raw-connection.js';
 

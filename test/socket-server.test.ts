@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { textCodec } from '../src/codec.js';
 import { Queue } from '../src/queue.js';
-import { serve, type ServeOptions, type SocketServer } from '../src/socket/server.js';
+import { serve, type ServeOptions, type SocketServer } from '../src/socket/server/server.js';
 import { RawConnection } from './helpers/raw-connection.js';
 
 const servers: SocketServer[] = [];

@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { jsonCodec } from '../src/codec.js';
-import { Hub } from '../src/socket/hub.js';
-import { Parser } from '../src/socket/parser.js';
-import { Session, type SessionTransport } from '../src/socket/session.js';
+import { Hub } from '../src/socket/server/hub.js';
+import { Parser } from '../src/socket/server/command-parser.js';
+import { Session, type SessionTransport } from '../src/socket/server/session.js';
 import { Queue } from '../src/queue.js';
 import type { Store } from '../src/store.js';
 import { microtasks } from './helpers/flush.js';

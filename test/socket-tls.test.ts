@@ -1,7 +1,7 @@
 /** TLS and mutual TLS, with the committed test certificates. */
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serve, type SocketServer } from '../src/socket/server.js';
+import { serve, type SocketServer } from '../src/socket/server/server.js';
 import { RawConnection } from './helpers/raw-connection.js';
 import { testPki as pki } from './helpers/tls-fixtures.js';
 

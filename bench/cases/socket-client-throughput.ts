@@ -26,7 +26,7 @@ const BATCH = 1000;
 
 /** Runs docket's client against a server on `port`. */
 async function docketClient(port: number, n: number, concurrency: number, counter: { ran: number; acked: number }): Promise<void> {
-  const { connect } = await import('../../src/socket/client.js');
+  const { connect } = await import('../../src/socket/client/remote-queue.js');
   const q = await connect<Payload>(`beanstalk://127.0.0.1:${port}/bench`);
   const done = new Promise<void>((resolve) => {
     q.on('completed', () => {

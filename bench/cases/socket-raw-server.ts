@@ -3,7 +3,7 @@
  * own process too): `node --import tsx bench/cases/socket-raw-server.ts`. Prints the port
  * once listening; exits when its stdin closes (the parent died or is done).
  */
-import { serve } from '../../src/socket/server.js';
+import { serve } from '../../src/socket/server/server.js';
 
 const server = await serve({ port: 0 });
 process.stdout.write(`${server.port}\n`);

@@ -43,7 +43,7 @@ const clients: Record<string, Connection> = {
     return done;
   },
   docket: async (port, tube, jobs) => {
-    const { connect } = await import('../../src/socket/client.js');
+    const { connect } = await import('../../src/socket/client/remote-queue.js');
     const q = await connect<{ i: number }>(`beanstalk://127.0.0.1:${port}/${tube}`);
     let done = 0;
     for (let i = 0; i < jobs; i++) {

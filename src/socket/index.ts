@@ -1,10 +1,10 @@
 // 'docket/socket': the beanstalkd-protocol server and client. An explicit list, no `export *`.
 
-export { serve, SocketServer } from './server.js';
-export type { ServeOptions } from './server.js';
+export { serve, SocketServer } from './server/server.js';
+export type { ServeOptions } from './server/server.js';
 
 // The client.
-export { connect, RemoteQueue, RemoteJob, ConnectionError, ProtocolError } from './client.js';
+export { connect, RemoteQueue, RemoteJob, ConnectionError, ProtocolError } from './client/remote-queue.js';
 export type {
   AddedJob,
   ConnectOptions,
@@ -16,4 +16,4 @@ export type {
   RemoteQueueEvents,
   RemoteQueueStats,
   RemoteReleaseOptions,
-} from './client.js';
+} from './client/remote-queue.js';

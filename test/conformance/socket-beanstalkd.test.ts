@@ -1,6 +1,6 @@
 /** The conformance suite on the socket client, against a real beanstalkd. */
 import { describe } from 'vitest';
-import { connect, type RemoteJob } from '../../src/socket/client.js';
+import { connect, type RemoteJob } from '../../src/socket/client/remote-queue.js';
 import { requireBinary } from '../helpers/system-binary.js';
 import { startBeanstalkd } from '../helpers/beanstalkd.js';
 import { describeConformance, type Payload } from './suite.js';

@@ -1,6 +1,6 @@
 /** The conformance suite on the socket client, against docket's own beanstalkd-protocol server. */
 import { serve } from '../../src/socket/index.js';
-import { connect } from '../../src/socket/client.js';
+import { connect } from '../../src/socket/client/remote-queue.js';
 import { describeConformance, type Payload } from './suite.js';
 
 let tubes = 0;

@@ -4,7 +4,7 @@
  * Values are written bare, as beanstalkd 1.12 does (`name: foo`); `version` carries its
  * own quotes, as in 1.12.
  */
-import type { Job } from '../job.js';
+import type { Job } from '../../job.js';
 
 /** `---\nkey: value\n...` */
 export function yamlDict(entries: ReadonlyArray<readonly [string, string | number | boolean]>): string {

@@ -1,8 +1,8 @@
-import type { QueueStats } from '../queue-types.js';
-import type { RemoteJob } from './client-job.js';
-import { replyError } from './client-job.js';
-import type { Interpret } from './client-connection.js';
-import { parseYamlMap } from './client-yaml.js';
+import type { QueueStats } from '../../queue-types.js';
+import type { RemoteJob } from './remote-job.js';
+import { replyError } from './remote-job.js';
+import type { Interpret } from './connection.js';
+import { parseYamlMap } from './yaml-reader.js';
 import { ReplyCode } from './reply-parser.js';
 
 // The remote queue's result types, and how the replies of its producer-side commands

@@ -1,10 +1,10 @@
-import type { TimerHandle } from '../clock.js';
-import { QueueClosedError, QueueFullError } from '../errors.js';
-import type { Job } from '../job.js';
-import type { ReservedJob } from '../reserved-job.js';
-import type { Hub, Tube } from './hub.js';
-import { type Command, DEFAULT_TUBE, Reply, SAFETY_MARGIN_MS } from './protocol.js';
-import { yamlList } from './yaml.js';
+import type { TimerHandle } from '../../clock.js';
+import { QueueClosedError, QueueFullError } from '../../errors.js';
+import type { Job } from '../../job.js';
+import type { ReservedJob } from '../../reserved-job.js';
+import type { SessionHub, Tube, WaitingReserver } from './session-hub.js';
+import { type Command, Reply, SAFETY_MARGIN_MS } from '../protocol.js';
+import { jobStatsYaml, yamlList } from './yaml-writer.js';
 
 /**
  * Where a session's replies go. The server batches them per connection; tests can
@@ -41,8 +41,8 @@ const MAX_PUTS_IN_FLIGHT = 1024;
  * waits (for the queue or for a job) holds back the ones behind it. No I/O: replies go to
  * the transport, time comes from the hub's clock.
  */
-export class Session {
-  private readonly hub: Hub;
+export class Session implements WaitingReserver {
+  private readonly hub: SessionHub;
   private readonly transport: SessionTransport;
   private used: Tube;
   private readonly watched: Tube[] = [];
@@ -74,16 +74,12 @@ export class Session {
     this.run();
   };
 
-  constructor(hub: Hub, transport: SessionTransport) {
+  constructor(hub: SessionHub, transport: SessionTransport) {
     this.hub = hub;
     this.transport = transport;
-    const tube = hub.tubes.get(DEFAULT_TUBE) as Tube;
+    const tube = hub.connected();
     this.used = tube;
-    tube.using++;
     this.watched.push(tube);
-    tube.watching++;
-    hub.connections++;
-    hub.totalConnections++;
     this.lastActive = hub.clock.now();
   }
 
@@ -145,17 +141,8 @@ export class Session {
       if (lease.isCurrent) lease.release({ countAttempt: false }).catch((error: unknown) => this.hub.onError(error));
     }
     this.leases.clear();
-    const hub = this.hub;
-    this.used.using--;
-    hub.maybeDrop(this.used);
-    for (const tube of this.watched) {
-      tube.watching--;
-      hub.maybeDrop(tube);
-    }
+    this.hub.disconnected(this.used, this.watched, { producer: this.producer, worker: this.worker });
     this.watched.length = 0;
-    hub.connections--;
-    if (this.producer) hub.producers--;
-    if (this.worker) hub.workers--;
   }
 
   private run(): void {
@@ -171,7 +158,7 @@ export class Session {
       let result: Promise<void> | undefined;
       try {
         if (command.name === 'put') {
-          this.hub.count('put');
+          this.hub.countCommand('put');
           this.startPut(command.pri, command.delay, command.ttr, command.body);
           continue;
         }
@@ -236,7 +223,7 @@ export class Session {
 
   private execute(command: Command): Promise<void> | undefined {
     const hub = this.hub;
-    if (command.name !== 'error') hub.count(command.name);
+    if (command.name !== 'error') hub.countCommand(command.name);
     switch (command.name) {
       case 'error':
         this.reply(command.reply);
@@ -286,11 +273,8 @@ export class Session {
         const tube = hub.tube(command.tube);
         if (typeof tube === 'string') return this.reply(tube);
         if (tube !== this.used) {
-          const previous = this.used;
+          hub.use(tube, this.used);
           this.used = tube;
-          tube.using++;
-          previous.using--;
-          hub.maybeDrop(previous);
         }
         return this.reply(`${Reply.Using} ${tube.name}`);
       }
@@ -299,7 +283,7 @@ export class Session {
           const tube = hub.tube(command.tube);
           if (typeof tube === 'string') return this.reply(tube);
           this.watched.push(tube);
-          tube.watching++;
+          hub.watch(tube);
         }
         return this.reply(`${Reply.Watching} ${this.watched.length}`);
       }
@@ -308,8 +292,7 @@ export class Session {
         if (at >= 0) {
           if (this.watched.length === 1) return this.reply(Reply.NotIgnored);
           const [tube] = this.watched.splice(at, 1);
-          tube.watching--;
-          hub.maybeDrop(tube);
+          hub.ignore(tube);
         }
         return this.reply(`${Reply.Watching} ${this.watched.length}`);
       }
@@ -334,11 +317,11 @@ export class Session {
       case 'stats-job': {
         const found = hub.findJob(command.id);
         if (found === undefined) return this.reply(Reply.NotFound);
-        return this.sendYaml(hub.jobStatsYaml(found.tube, found.job));
+        return this.sendYaml(jobStatsYaml(found.job, found.tube.name, hub.clock.now()));
       }
       case 'stats-tube': {
-        const tube = hub.tubes.get(command.tube);
-        if (tube === undefined || hub.maybeDrop(tube)) return this.reply(Reply.NotFound);
+        const tube = hub.existingTube(command.tube);
+        if (tube === undefined) return this.reply(Reply.NotFound);
         return this.sendYaml(hub.tubeStatsYaml(tube));
       }
       case 'stats':
@@ -350,9 +333,8 @@ export class Session {
       case 'list-tubes-watched':
         return this.sendYaml(yamlList(this.watched.map((t) => t.name)));
       case 'pause-tube': {
-        const tube = hub.tubes.get(command.tube);
-        if (tube === undefined || hub.maybeDrop(tube)) return this.reply(Reply.NotFound);
-        tube.cmdPauseTube++;
+        const tube = hub.existingTube(command.tube);
+        if (tube === undefined) return this.reply(Reply.NotFound);
         hub.pause(tube, command.delay);
         return this.reply(Reply.Paused);
       }
@@ -388,10 +370,10 @@ export class Session {
   /** The reply to a put: at once when refused, else once the queue (and its store) took the job. */
   private put(pri: number, delay: number, ttr: number, body: Uint8Array): string | Promise<string> {
     const hub = this.hub;
-    if (hub.draining) return Reply.Draining;
+    if (hub.isDraining) return Reply.Draining;
     if (!this.producer) {
       this.producer = true;
-      hub.producers++;
+      hub.becameProducer();
     }
     const tube = this.used;
     let data: unknown;
@@ -431,8 +413,7 @@ export class Session {
       const tube = held.tube;
       return held.lease.ack().then(
         () => {
-          tube.cmdDelete++;
-          this.hub.maybeDrop(tube);
+          this.hub.deleted(tube);
           this.reply(Reply.Deleted);
         },
         () => this.reply(Reply.NotFound),
@@ -440,8 +421,7 @@ export class Session {
     }
     const found = this.hub.findJob(id);
     if (found === undefined || found.job.state === 'reserved' || !found.tube.queue.remove(id)) return this.reply(Reply.NotFound);
-    found.tube.cmdDelete++;
-    this.hub.maybeDrop(found.tube);
+    this.hub.deleted(found.tube);
     this.reply(Reply.Deleted);
   }
 
@@ -481,7 +461,7 @@ export class Session {
     const hub = this.hub;
     if (!this.worker) {
       this.worker = true;
-      hub.workers++;
+      hub.becameWorker();
     }
     hub.serveIfPending();
     // A ready job wins over DEADLINE_SOON (the reference's behaviour).

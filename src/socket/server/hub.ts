@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import type { Clock, TimerHandle } from '../clock.js';
-import { type Codec, jsonCodec } from '../codec.js';
-import { QueueClosedError } from '../errors.js';
-import type { Job } from '../job.js';
-import type { QueueOptions } from '../options.js';
-import { Queue } from '../queue.js';
-import { DEFAULT_TUBE, Reply } from './protocol.js';
-import type { Session } from './session.js';
-import { COMMAND_COUNTERS, type CountedCommand, type JobCounts, jobStatsYaml, statsYaml, tubeStatsYaml } from './yaml.js';
+import type { Clock } from '../../clock.js';
+import { type Codec, jsonCodec } from '../../codec.js';
+import { QueueClosedError } from '../../errors.js';
+import type { Job } from '../../job.js';
+import type { QueueOptions } from '../../options.js';
+import { Queue } from '../../queue.js';
+import { DEFAULT_TUBE, Reply } from '../protocol.js';
+import type { SessionHub, Tube, WaitingReserver } from './session-hub.js';
+import { COMMAND_COUNTERS, type CountedCommand, type JobCounts, statsYaml, tubeStatsYaml } from './yaml-writer.js';
+
+export type { Tube } from './session-hub.js';
 
 /** How job bodies in tubes created on demand are kept: the bytes as they came. */
 export const bytesCodec: Codec<unknown> = {
@@ -20,26 +22,6 @@ export const bytesCodec: Codec<unknown> = {
   },
   decode: (bytes) => bytes,
 };
-
-/** A tube: a queue and what the server knows about it. */
-export interface Tube {
-  readonly name: string;
-  readonly queue: Queue<unknown>;
-  readonly codec: Codec<unknown>;
-  /** Created by the server (on demand or by the factory): closed when dropped or at close. */
-  readonly owned: boolean;
-  /** Never dropped: passed in, or `default`. */
-  readonly permanent: boolean;
-  using: number;
-  watching: number;
-  cmdDelete: number;
-  cmdPauseTube: number;
-  /** The delay of the current pause-tube, seconds; 0 when not paused by the protocol. */
-  pauseSeconds: number;
-  pauseUntil: number;
-  pauseTimer: TimerHandle | undefined;
-  readonly onReady: () => void;
-}
 
 /** The hub's resolved options. */
 export interface HubOptions {
@@ -63,17 +45,17 @@ function buriedCount(queue: Queue<unknown>): number {
  * What all connections of one server share: the tubes, the reservers waiting for jobs
  * (served first come, first served), the global counters and the drain flag. No I/O.
  */
-export class Hub {
+export class Hub implements SessionHub {
   readonly tubes = new Map<string, Tube>();
   readonly options: HubOptions;
   readonly clock: Clock;
-  readonly counts: Record<CountedCommand, number>;
-  draining = false;
-  connections = 0;
-  totalConnections = 0;
-  producers = 0;
-  workers = 0;
-  private readonly waiters: Session[] = [];
+  private readonly counts: Record<CountedCommand, number>;
+  private draining = false;
+  private connections = 0;
+  private totalConnections = 0;
+  private producers = 0;
+  private workers = 0;
+  private readonly waiters: WaitingReserver[] = [];
   private serveScheduled = false;
   private serving = false;
   private readonly startedAt: number;
@@ -97,7 +79,47 @@ export class Hub {
     }
   }
 
-  count(name: string): void {
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Drain mode (beanstalkd's SIGUSR1): `put` answers DRAINING from now on. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  // ── connections ─────────────────────────────────────────────────────────
+
+  connected(): Tube {
+    this.connections++;
+    this.totalConnections++;
+    const tube = this.tubes.get(DEFAULT_TUBE) as Tube;
+    tube.using++;
+    tube.watching++;
+    return tube;
+  }
+
+  disconnected(used: Tube, watched: readonly Tube[], roles: { producer: boolean; worker: boolean }): void {
+    used.using--;
+    this.maybeDrop(used);
+    for (const tube of watched) {
+      tube.watching--;
+      this.maybeDrop(tube);
+    }
+    this.connections--;
+    if (roles.producer) this.producers--;
+    if (roles.worker) this.workers--;
+  }
+
+  becameProducer(): void {
+    this.producers++;
+  }
+
+  becameWorker(): void {
+    this.workers++;
+  }
+
+  countCommand(name: string): void {
     if (COUNTED.has(name)) this.counts[name as CountedCommand]++;
   }
 
@@ -162,8 +184,33 @@ export class Hub {
     return this.addTube(name, created.queue, created.codec, true, false);
   }
 
+  existingTube(name: string): Tube | undefined {
+    const tube = this.tubes.get(name);
+    return tube === undefined || this.maybeDrop(tube) ? undefined : tube;
+  }
+
+  use(next: Tube, previous: Tube): void {
+    next.using++;
+    previous.using--;
+    this.maybeDrop(previous);
+  }
+
+  watch(tube: Tube): void {
+    tube.watching++;
+  }
+
+  ignore(tube: Tube): void {
+    tube.watching--;
+    this.maybeDrop(tube);
+  }
+
+  deleted(tube: Tube): void {
+    tube.cmdDelete++;
+    this.maybeDrop(tube);
+  }
+
   /** Drops a tube that holds no job and that no connection uses or watches. */
-  maybeDrop(tube: Tube): boolean {
+  private maybeDrop(tube: Tube): boolean {
     if (tube.permanent || tube.using > 0 || tube.watching > 0 || this.tubes.get(tube.name) !== tube) return false;
     const queue = tube.queue;
     if (queue.size + queue.pending + buriedCount(queue) > 0) return false;
@@ -183,7 +230,7 @@ export class Hub {
   }
 
   /** Drops every droppable tube (before listing them). */
-  sweep(): void {
+  private sweep(): void {
     for (const tube of [...this.tubes.values()]) this.maybeDrop(tube);
   }
 
@@ -198,6 +245,7 @@ export class Hub {
   }
 
   pause(tube: Tube, delaySeconds: number): void {
+    tube.cmdPauseTube++;
     this.stopPause(tube);
     if (delaySeconds === 0) {
       tube.queue.resume();
@@ -234,12 +282,12 @@ export class Hub {
 
   // ── waiting reservers ───────────────────────────────────────────────────
 
-  addWaiter(session: Session): void {
-    this.waiters.push(session);
+  addWaiter(reserver: WaitingReserver): void {
+    this.waiters.push(reserver);
   }
 
-  removeWaiter(session: Session): void {
-    const at = this.waiters.indexOf(session);
+  removeWaiter(reserver: WaitingReserver): void {
+    const at = this.waiters.indexOf(reserver);
     if (at >= 0) this.waiters.splice(at, 1);
   }
 
@@ -247,7 +295,7 @@ export class Hub {
     return this.waiters.length;
   }
 
-  waitingOn(tube: Tube): number {
+  private waitingOn(tube: Tube): number {
     let count = 0;
     for (const session of this.waiters) if (session.watches(tube)) count++;
     return count;
@@ -257,7 +305,7 @@ export class Hub {
    * A job became ready somewhere. Waiters are served in a microtask, never inside the
    * queue's own event (the queue is mid-change then).
    */
-  scheduleServe(): void {
+  private scheduleServe(): void {
     if (this.serveScheduled || this.waiters.length === 0) return;
     this.serveScheduled = true;
     queueMicrotask(this.serveBound);
@@ -351,10 +399,6 @@ export class Hub {
       pauseSeconds: paused ? tube.pauseSeconds : 0,
       pauseLeftMs: paused ? tube.pauseUntil - this.clock.now() : 0,
     });
-  }
-
-  jobStatsYaml(tube: Tube, job: Job<unknown>): string {
-    return jobStatsYaml(job, tube.name, this.clock.now());
   }
 
   tubeNames(): string[] {

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { ConnectionError, ProtocolError } from './client-errors.js';
+import { ConnectionError, ProtocolError } from './errors.js';
 import { REPLY_NAMES, ReplyCode, ReplyParser, type ReplySink } from './reply-parser.js';
 
 /**

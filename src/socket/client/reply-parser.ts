@@ -5,7 +5,7 @@
  * byte by byte).
  */
 
-import { CR, DIGIT_0, DIGIT_9, LF, Reply, SPACE } from './protocol.js';
+import { CR, DIGIT_0, DIGIT_9, LF, Reply, SPACE } from '../protocol.js';
 
 /** Every reply line a beanstalkd 1.12 server sends, as small integers. */
 export const ReplyCode = {

@@ -1,8 +1,8 @@
 import type tls from 'node:tls';
-import { jsonCodec, type Codec } from '../codec.js';
-import { InvalidOptionError } from '../errors.js';
-import type { ReconnectPolicy } from './client-connection.js';
-import { DEFAULT_TUBE, isValidTubeName, U32_MAX } from './protocol.js';
+import { jsonCodec, type Codec } from '../../codec.js';
+import { InvalidOptionError } from '../../errors.js';
+import type { ReconnectPolicy } from './connection.js';
+import { DEFAULT_TUBE, isValidTubeName, U32_MAX } from '../protocol.js';
 
 /**
  * Options of {@link connect}. Times are milliseconds, as everywhere in docket; the

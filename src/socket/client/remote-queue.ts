@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import type { Codec } from '../codec.js';
-import { InvalidOptionError, InvalidStateError, LeaseExpiredError, QueueClosedError, toError } from '../errors.js';
-import { ClientConnection, LOST, type ConnectionSettings } from './client-connection.js';
-import { ConsumerPool } from './client-consumers.js';
-import { RemoteTube } from './client-tube.js';
-import type { DeadLetterActions, JobQueue } from '../contract.js';
-import { ConnectionError } from './client-errors.js';
-import { interpretStatsJob, type JobHost, type RemoteJob, type RemoteJobStats } from './client-job.js';
+import type { Codec } from '../../codec.js';
+import { InvalidOptionError, InvalidStateError, LeaseExpiredError, QueueClosedError, toError } from '../../errors.js';
+import { ClientConnection, LOST, type ConnectionSettings } from './connection.js';
+import { ConsumerPool } from './consumers.js';
+import { RemoteTube } from './tube.js';
+import type { DeadLetterActions, JobQueue } from '../../contract.js';
+import { ConnectionError } from './errors.js';
+import { interpretStatsJob, type JobHost, type RemoteJob, type RemoteJobStats } from './remote-job.js';
 import {
   checkMs,
   checkPriority,
@@ -17,7 +17,7 @@ import {
   ttrSeconds,
   type ConnectOptions,
   type ResolvedConnectOptions,
-} from './client-options.js';
+} from './options.js';
 import {
   interpretFound,
   interpretKick,
@@ -30,15 +30,15 @@ import {
   type RemoteHandler,
   type RemoteQueueEvents,
   type RemoteQueueStats,
-} from './client-types.js';
+} from './types.js';
 import { ReplyCode } from './reply-parser.js';
 
-export { ConnectionError, ProtocolError } from './client-errors.js';
-export { RemoteJob } from './client-job.js';
-export type { RemoteJobStats, RemoteReleaseOptions } from './client-job.js';
-export type { ConnectOptions } from './client-options.js';
-export type { ReconnectPolicy } from './client-connection.js';
-export type { AddedJob, PeekedJob, RemoteAddOptions, RemoteHandler, RemoteQueueEvents, RemoteQueueStats } from './client-types.js';
+export { ConnectionError, ProtocolError } from './errors.js';
+export { RemoteJob } from './remote-job.js';
+export type { RemoteJobStats, RemoteReleaseOptions } from './remote-job.js';
+export type { ConnectOptions } from './options.js';
+export type { ReconnectPolicy } from './connection.js';
+export type { AddedJob, PeekedJob, RemoteAddOptions, RemoteHandler, RemoteQueueEvents, RemoteQueueStats } from './types.js';
 
 const noop = (): void => {};
 

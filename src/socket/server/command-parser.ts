@@ -15,7 +15,7 @@ import {
   SPACE,
   U32_MAX,
   U64_MAX,
-} from './protocol.js';
+} from '../protocol.js';
 
 /** Receives each command (or rejected input) in the order it was sent. */
 export type CommandSink = (command: Command) => void;

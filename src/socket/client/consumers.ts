@@ -1,8 +1,8 @@
-import { LeaseExpiredError } from '../errors.js';
-import { ClientConnection, type ConnectionSettings, type Interpret } from './client-connection.js';
-import { ConnectionError } from './client-errors.js';
-import { RemoteJob, replyError, type Consumer, type JobHost } from './client-job.js';
-import { toSeconds } from './client-options.js';
+import { LeaseExpiredError } from '../../errors.js';
+import { ClientConnection, type ConnectionSettings, type Interpret } from './connection.js';
+import { ConnectionError } from './errors.js';
+import { RemoteJob, replyError, type Consumer, type JobHost } from './remote-job.js';
+import { toSeconds } from './options.js';
 import { ReplyCode } from './reply-parser.js';
 
 interface PooledConsumer extends Consumer {

@@ -1,4 +1,4 @@
-import { DocketError, ErrorCode } from '../errors.js';
+import { DocketError, ErrorCode } from '../../errors.js';
 
 const PROTOCOL = ErrorCode.Protocol;
 const CONNECTION = ErrorCode.Connection;

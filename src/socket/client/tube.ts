@@ -1,9 +1,9 @@
-import type { DeadLetterActions } from '../contract.js';
-import { InvalidOptionError, QueueClosedError } from '../errors.js';
-import type { ClientConnection, Interpret } from './client-connection.js';
-import { replyError, toJobStats } from './client-job.js';
-import { interpretFound, interpretPeek, interpretStatsTube } from './client-types.js';
-import { parseYamlMap } from './client-yaml.js';
+import type { DeadLetterActions } from '../../contract.js';
+import { InvalidOptionError, QueueClosedError } from '../../errors.js';
+import type { ClientConnection, Interpret } from './connection.js';
+import { replyError, toJobStats } from './remote-job.js';
+import { interpretFound, interpretPeek, interpretStatsTube } from './types.js';
+import { parseYamlMap } from './yaml-reader.js';
 import { ReplyCode } from './reply-parser.js';
 
 // The tube-wide members of the remote queue (pause, idle, dead letters), built from the

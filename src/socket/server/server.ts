@@ -1,12 +1,12 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import { type Clock, systemClock } from '../clock.js';
-import { type Codec, jsonCodec } from '../codec.js';
-import { InvalidOptionError } from '../errors.js';
-import type { QueueOptions } from '../options.js';
-import type { Queue } from '../queue.js';
-import { Parser } from './parser.js';
-import { DEFAULT_MAX_JOB_SIZE, isValidTubeName, U32_MAX } from './protocol.js';
+import { type Clock, systemClock } from '../../clock.js';
+import { type Codec, jsonCodec } from '../../codec.js';
+import { InvalidOptionError } from '../../errors.js';
+import type { QueueOptions } from '../../options.js';
+import type { Queue } from '../../queue.js';
+import { Parser } from './command-parser.js';
+import { DEFAULT_MAX_JOB_SIZE, isValidTubeName, U32_MAX } from '../protocol.js';
 import { Hub } from './hub.js';
 import { Session, type SessionTransport } from './session.js';
 
@@ -496,7 +496,7 @@ export class SocketServer {
 
   /** Whether `put` is refused (after {@link SocketServer.drain} or during close). */
   get isDraining(): boolean {
-    return this.hub.draining;
+    return this.hub.isDraining;
   }
 
   /** The queue behind a tube, if the tube exists (for in-process producers and consumers). */
@@ -509,7 +509,7 @@ export class SocketServer {
    * delete...) keeps working so that workers can finish what is queued.
    */
   drain(): void {
-    this.hub.draining = true;
+    this.hub.drain();
   }
 
   /**
@@ -523,7 +523,7 @@ export class SocketServer {
   }
 
   private async shutDown(): Promise<void> {
-    this.hub.draining = true;
+    this.hub.drain();
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     for (const connection of [...this.connections]) connection.destroy();
     for (const socket of this.sockets) socket.destroy();

@@ -1,9 +1,9 @@
-import type { Codec } from '../codec.js';
-import { LeaseExpiredError, QueueClosedError, QueueFullError, toError } from '../errors.js';
-import { LOST, type ClientConnection, type Interpret } from './client-connection.js';
-import { ConnectionError, ProtocolError } from './client-errors.js';
-import { checkMs, checkPriority, toSeconds } from './client-options.js';
-import { parseYamlMap } from './client-yaml.js';
+import type { Codec } from '../../codec.js';
+import { LeaseExpiredError, QueueClosedError, QueueFullError, toError } from '../../errors.js';
+import { LOST, type ClientConnection, type Interpret } from './connection.js';
+import { ConnectionError, ProtocolError } from './errors.js';
+import { checkMs, checkPriority, toSeconds } from './options.js';
+import { parseYamlMap } from './yaml-reader.js';
 import { REPLY_NAMES, ReplyCode } from './reply-parser.js';
 
 /** A consumer connection and what it holds: the pool's bookkeeping, kept by the replies. */
