@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { JobIndex } from './job-index.js';
+import { PagedIdMap } from './paged-id-map.js';
 import type { JobRecord } from './job.js';
 import { ReadySet } from './ready-set.js';
 import { Scheduler } from './scheduler.js';
@@ -25,7 +25,7 @@ export interface JobTableHooks<T> {
  * change in the store, whose answer they return.
  */
 export class JobTable<T> {
-  readonly byId = new JobIndex<JobRecord<T>>();
+  readonly byId = new PagedIdMap<JobRecord<T>>();
   readonly ready = new ReadySet<JobRecord<T>>();
   readonly delayed: Scheduler<JobRecord<T>>;
   readonly leases: Scheduler<JobRecord<T>>;

@@ -13,7 +13,7 @@ interface Page<J> {
  * per 1,024 jobs. A `Map` of every job costs several times more per job at a million
  * jobs. A page lives while any of its ids does.
  */
-export class JobIndex<J> {
+export class PagedIdMap<J> {
   private readonly pages = new Map<number, Page<J>>();
   private lastPageNumber = -1;
   private lastPage: Page<J> | undefined = undefined;
