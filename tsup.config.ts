@@ -13,7 +13,8 @@ export default defineConfig({
     'dashboard/prom-client': 'src/dashboard/prom-client.ts',
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  // Declarations marked @internal (Queue.restore, ReservedJob.record, ...) stay out of the published types.
+  dts: { compilerOptions: { stripInternal: true } },
   target: 'node20',
   platform: 'node',
   // No sourcemaps: the output is unminified, readable JavaScript, and maps doubled the tarball.

@@ -62,7 +62,7 @@ export interface Job<T> {
   snapshot(): JobSnapshot<T>;
 }
 
-/** A job's fields as plain data: what a store writes and `Queue.restore` reads. */
+/** A job's fields as plain data: what a store writes and a replay reads back. */
 export interface JobSnapshot<T> {
   id: number;
   data: T;
