@@ -1,5 +1,16 @@
-import type { Handler } from './queue-types.js';
-import type { ReservedJob } from './reserved-job.js';
+import type { JobContext, ReservedJob } from './reserved-job.js';
+
+/**
+ * A push consumer: gets each job and its context; returning (or resolving) acknowledges
+ * the job, throwing (or rejecting) fails the attempt.
+ */
+export type Handler<T, R = unknown> = (job: ReservedJob<T>, context: JobContext) => R | PromiseLike<R>;
+
+/** A handler that owns resources (a thread pool): `close()` runs when the queue closes. */
+export interface ClosableHandler<T, R = unknown> {
+  (job: ReservedJob<T>, context: JobContext): R | PromiseLike<R>;
+  close(): Promise<void>;
+}
 
 /** A running push attempt. One per running handler; reused while attempts end normally. */
 interface Slot<T> {

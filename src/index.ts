@@ -13,14 +13,15 @@ export type {
   DeadLetterActions,
   Awaitable,
 } from './contract.js';
-export type { Handler, ClosableHandler, ReserveOptions, CloseOptions, QueueStats } from './queue-types.js';
+export type { Handler, ClosableHandler } from './handler-slots.js';
+export type { QueueStats } from './queue-stats.js';
 export { ReservedJob } from './reserved-job.js';
 export type { JobContext, ReleaseOptions } from './reserved-job.js';
 export type { Job, JobSnapshot, AttemptError } from './job.js';
 export { JobState, DeadReason } from './state.js';
 export { DeadLetters } from './dead-letter.js';
 export type { QueueEvents } from './events.js';
-export type { QueueOptions, AddOptions, RetryOptions, DeadLetterOptions } from './options.js';
+export type { QueueOptions, AddOptions, RetryOptions, DeadLetterOptions, ReserveOptions, CloseOptions } from './options.js';
 export { DEFAULTS, DEFAULT_PRIORITY, MAX_PRIORITY } from './options.js';
 export type { Backoff, BackoffStrategy, BackoffFunction } from './retry.js';
 export { nextDelay } from './retry.js';

@@ -219,3 +219,23 @@ export function checkAddOptions(options: AddOptions): void {
     throw invalid('id', 'a non-empty string', options.id);
   }
 }
+
+/** Options of {@link Queue.reserve}. */
+export interface ReserveOptions {
+  /** Ms to wait for a job; then `reserve` resolves `undefined`. @defaultValue Infinity */
+  timeout?: number;
+  /** Stops waiting (resolving `undefined`) when aborted. */
+  signal?: AbortSignal;
+  /** This lease's length in ms. @defaultValue the job's `ttr` */
+  ttr?: number;
+}
+
+/** Options of {@link Queue.close}. */
+export interface CloseOptions {
+  /**
+   * Ms to wait for running handlers and outstanding leases to settle; the rest are then
+   * given back (released without using an attempt) and their signals aborted.
+   * @defaultValue 10_000
+   */
+  timeout?: number;
+}

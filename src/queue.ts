@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { TimerHandle } from './clock.js';
 import { DeadLetters } from './dead-letter.js';
 import {
   InvalidOptionError,
@@ -10,7 +9,6 @@ import {
   QueueClosedError,
   QueueFullError,
   StoreFailedError,
-  UnrecoverableError,
   toError,
 } from './errors.js';
 import type { JobQueue } from './contract.js';
@@ -19,31 +17,17 @@ import type { Job, JobSnapshot } from './job.js';
 import { JobTable } from './job-table.js';
 import { JobRecord, nextJobId, reserveIdsThrough } from './job.js';
 import type { JobConfig } from './job.js';
-import { LatencyWindow } from './latency.js';
-import type { AddOptions, QueueOptions, ResolvedQueueOptions } from './options.js';
+import type { AddOptions, CloseOptions, QueueOptions, ReserveOptions, ResolvedQueueOptions } from './options.js';
 import { checkAddOptions, checkDuration, checkInteger, checkPriority, DEFAULTS, resolveOptions } from './options.js';
-import type { LeaseHost, ReleaseOptions } from './reserved-job.js';
+import type { LeaseHost } from './reserved-job.js';
 import { ReservedJob } from './reserved-job.js';
-import { nextDelay } from './retry.js';
-import type { DeadReason, JobState } from './state.js';
+import type { JobState } from './state.js';
+import { Admission } from './admission.js';
 import { Conditions } from './conditions.js';
-import { HandlerSlots } from './handler-slots.js';
-import type { ClosableHandler, CloseOptions, Handler, QueueStats, ReserveOptions } from './queue-types.js';
-
-export type { ClosableHandler, CloseOptions, Handler, QueueStats, ReserveOptions };
-
-interface ReserveWaiter<T> {
-  resolve(job: ReservedJob<T> | undefined): void;
-  ttr: number | undefined;
-  timer: TimerHandle | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
-interface Producer {
-  admit(): void;
-  reject(error: Error): void;
-}
+import { Outcomes } from './outcomes.js';
+import { QueueCounters, type QueueStats } from './queue-stats.js';
+import { ReserveWaiters } from './reserve-waiters.js';
+import { type ClosableHandler, type Handler, HandlerSlots } from './handler-slots.js';
 
 const resolvedVoid = Promise.resolve();
 
@@ -79,18 +63,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   private failure: Error | undefined = undefined;
   private busy = false;
 
-  private readonly reserveWaiters: ReserveWaiter<T>[] = [];
-  private readonly producers: Producer[] = [];
+  private readonly admission: Admission<T>;
+  private readonly waiters: ReserveWaiters<ReservedJob<T>>;
+  private readonly outcomes: Outcomes<T>;
   private readonly conditions = new Conditions();
-
-  private added = 0;
-  private completed = 0;
-  private failedAttempts = 0;
-  private retried = 0;
-  private dead = 0;
-  private leaseTimeouts = 0;
-  private readonly waitTimes = new LatencyWindow();
-  private readonly runTimes = new LatencyWindow();
+  private readonly counters = new QueueCounters();
 
   constructor(options: QueueOptions<T> = {}) {
     super();
@@ -108,22 +85,50 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       },
       onDeadline: (job) => this.deadlinePassed(job),
     });
+    this.outcomes = new Outcomes<T>(
+      {
+        now: () => this.opts.clock.now(),
+        move: (job, event, dueAt) => this.table.move(job, event, dueAt),
+        failed: (job, error) => {
+          this.counters.failed++;
+          this.emit('failed', job, error);
+        },
+        retrying: (job, error, delay) => {
+          this.counters.retried++;
+          this.emit('retrying', job, error, delay);
+        },
+        dead: (job, reason) => {
+          this.counters.dead++;
+          this.emit('dead', job, reason);
+        },
+        report: (error) => this.report(error),
+      },
+      { backoff: this.opts.backoff, retryIf: this.opts.retryIf, random: this.opts.random, onDead: this.opts.onDead, deadLetterQueue: this.opts.deadLetterQueue },
+    );
+    this.admission = new Admission<T>({
+      assertOpen: () => this.assertOpen(),
+      withSameId: (options) => this.withSameId(options),
+      isFull: () => this.isFull(),
+      fullError: () => this.fullError(),
+      insert: (data, options) => this.insert(data, options),
+    });
+    this.waiters = new ReserveWaiters<ReservedJob<T>>(this.opts.clock);
     this.host = {
       ack: (lease, result) => this.guarded(lease, () => this.complete(lease, result)),
       release: (lease, opts) =>
         this.guarded(lease, () => {
           if (opts?.delay !== undefined) checkDuration('delay', opts.delay);
           if (opts?.priority !== undefined) checkPriority('priority', opts.priority);
-          return this.giveBack(lease.record, opts);
+          return this.outcomes.giveBack(lease.record, opts);
         }),
-      fail: (lease, error) => this.guarded(lease, () => this.attemptFailed(lease.record, toError(error), 'failed')),
+      fail: (lease, error) => this.guarded(lease, () => this.outcomes.attemptFailed(lease.record, toError(error), 'failed')),
       bury: (lease, reason, priority) =>
         this.guarded(lease, () => {
           if (priority !== undefined) checkPriority('priority', priority);
           const job = lease.record;
           if (priority !== undefined) job.priority = priority;
-          if (reason !== undefined) this.noteError(job, { name: 'Buried', message: reason });
-          return this.bury(job, 'manual');
+          if (reason !== undefined) this.outcomes.noteError(job, { name: 'Buried', message: reason });
+          return this.outcomes.bury(job, 'manual');
         }),
       touch: (lease) => {
         this.check(lease);
@@ -184,7 +189,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
    * that is still in the queue returns the job already there.
    */
   add(data: T, options?: AddOptions): Promise<Job<T>> {
-    return this.admit(data, options, this.opts.onFull);
+    return this.admission.admit(data, options, this.opts.onFull);
   }
 
   /**
@@ -202,7 +207,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.assertOpen();
     const existing = this.withSameId(options);
     if (existing !== undefined) return existing;
-    if (this.producers.length > 0 || this.isFull()) throw this.fullError();
+    if (!this.admission.hasRoom) throw this.fullError();
     const job = this.createRecord(data, options);
     const stored = this.place(job);
     if (stored !== undefined) stored.then(undefined, (error: unknown) => this.report(this.unacknowledged(job, error)));
@@ -211,7 +216,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   /** Like {@link Queue.add}, but never waits: rejects with {@link QueueFullError} at `maxSize`. */
   tryAdd(data: T, options?: AddOptions): Promise<Job<T>> {
-    return this.admit(data, options, 'reject');
+    return this.admission.admit(data, options, 'reject');
   }
 
   /** Adds many jobs in one call, in order. Every option is checked before any job is added. */
@@ -256,20 +261,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     if (this.closing || signal?.aborted === true) return Promise.resolve(undefined);
     const lease = this.tryReserve({ ttr });
     if (lease !== undefined || timeout === 0) return Promise.resolve(lease);
-    return new Promise((resolve) => {
-      const waiter: ReserveWaiter<T> = { resolve, ttr, timer: undefined, signal, onAbort: undefined };
-      const giveUp = (): void => {
-        const at = this.reserveWaiters.indexOf(waiter);
-        if (at >= 0) this.reserveWaiters.splice(at, 1);
-        this.settleWaiter(waiter, undefined);
-      };
-      if (timeout !== Infinity) waiter.timer = this.opts.clock.setTimer(giveUp, timeout, true);
-      if (signal !== undefined) {
-        waiter.onAbort = giveUp;
-        signal.addEventListener('abort', giveUp, { once: true });
-      }
-      this.reserveWaiters.push(waiter);
-    });
+    return this.waiters.wait(timeout, signal, ttr);
   }
 
   /** Leases the next ready job now, or returns `undefined` (nothing ready, paused or closed). */
@@ -366,11 +358,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
         if (batch.length >= bound) break;
         batch.push(job);
       }
-      for (const job of batch) this.kickRecord(job);
+      for (const job of batch) this.background(this.outcomes.kick(job));
       kicked = batch.length;
     } else {
       for (let job = delayed.peek(); job !== undefined && kicked < bound; job = delayed.peek()) {
-        this.kickRecord(job);
+        this.background(this.outcomes.kick(job));
         kicked++;
       }
     }
@@ -382,7 +374,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   kickJob(id: number): boolean {
     const job = this.table.get(id);
     if (job === undefined || (job.state !== 'buried' && job.state !== 'delayed')) return false;
-    this.kickRecord(job);
+    this.background(this.outcomes.kick(job));
     this.wake();
     return true;
   }
@@ -424,7 +416,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   }
 
   stats(): QueueStats {
-    return {
+    return this.counters.stats({
       name: this.name,
       ready: this.table.ready.size,
       urgent: this.table.ready.urgent,
@@ -432,19 +424,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       reserved: this.table.reserved,
       buried: this.table.buried.size,
       total: this.table.total,
-      waitingProducers: this.producers.length,
-      waitingConsumers: this.reserveWaiters.length,
-      added: this.added,
-      completed: this.completed,
-      failed: this.failedAttempts,
-      retried: this.retried,
-      dead: this.dead,
-      leaseTimeouts: this.leaseTimeouts,
+      waitingProducers: this.admission.waiting,
+      waitingConsumers: this.waiters.size,
       isPaused: this.paused,
       concurrency: this.concurrencyLimit,
-      waitTime: this.waitTimes.percentiles(),
-      runTime: this.runTimes.percentiles(),
-    };
+    });
   }
 
   /**
@@ -457,8 +441,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     if (this.closePromise !== undefined) return this.closePromise;
     const timeout = checkDuration('timeout', options.timeout ?? 10_000);
     this.closing = true;
-    for (const producer of this.producers.splice(0)) producer.reject(new QueueClosedError(`queue ${this.name} closed`));
-    for (const waiter of this.reserveWaiters.splice(0)) this.settleWaiter(waiter, undefined);
+    this.admission.close(new QueueClosedError(`queue ${this.name} closed`));
+    this.waiters.releaseAll();
     this.closePromise = this.shutDown(timeout);
     return this.closePromise;
   }
@@ -488,21 +472,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   // ── internals: admission ──────────────────────────────────────────────
 
-  private admit(data: T, options: AddOptions | undefined, onFull: 'wait' | 'reject'): Promise<Job<T>> {
-    try {
-      if (options !== undefined) checkAddOptions(options);
-      this.assertOpen();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const existing = this.withSameId(options);
-    if (existing !== undefined) return Promise.resolve(existing);
-    if (this.producers.length > 0 || this.isFull()) {
-      return onFull === 'reject' ? Promise.reject(this.fullError()) : this.waitForRoom(data, options);
-    }
-    return this.insert(data, options);
-  }
-
   /** The live job with the dedupe id these options name, if any. */
   private withSameId(options: AddOptions | undefined): Job<T> | undefined {
     return options?.id === undefined ? undefined : this.table.withDedupeId(options.id);
@@ -521,30 +490,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   private fullError(): QueueFullError {
     return new QueueFullError(`queue ${this.name} is full (maxSize ${this.opts.maxSize})`);
-  }
-
-  private waitForRoom(data: T, options: AddOptions | undefined): Promise<Job<T>> {
-    return new Promise((resolve, reject) => {
-      this.producers.push({
-        admit: () => {
-          try {
-            // The store may have failed while this producer waited.
-            this.assertOpen();
-          } catch (error) {
-            return reject(error);
-          }
-          // Another producer may have added the same dedupe id meanwhile.
-          const existing = this.withSameId(options);
-          if (existing !== undefined) resolve(existing);
-          else this.insert(data, options).then(resolve, reject);
-        },
-        reject,
-      });
-    });
-  }
-
-  private admitProducers(): void {
-    while (this.producers.length > 0 && !this.isFull() && !this.closing) (this.producers.shift() as Producer).admit();
   }
 
   /** The queue's shared job settings, or a job's own when `add` overrides any. */
@@ -600,7 +545,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
    */
   private place(job: JobRecord<T>): void | Promise<void> {
     const stored = this.table.put(job, job.dueAt);
-    this.added++;
+    this.counters.added++;
     if (this.hears('added')) this.emit('added', job);
     if (this.canDispatch()) {
       this.wake();
@@ -660,11 +605,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.dispatching = true;
     try {
       while (!this.paused && !this.closing && this.table.ready.size > 0) {
-        if (this.reserveWaiters.length > 0) {
-          const job = this.takeReady();
-          if (job === undefined) break;
-          const waiter = this.reserveWaiters.shift() as ReserveWaiter<T>;
-          this.settleWaiter(waiter, this.lease(job, false, waiter.ttr));
+        if (this.waiters.size > 0) {
+          if (!this.waiters.serveNext(this.takeLease)) break;
         } else if (this.handler !== undefined && this.slots.running < this.concurrencyLimit) {
           this.startNext();
         } else {
@@ -680,8 +622,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   /** Whether `wake` could hand out a job now (a waiting `reserve()` or a free handler slot). */
   private canDispatch(): boolean {
     if (this.paused || this.closing || this.dispatching) return false;
-    return this.reserveWaiters.length > 0 || (this.handler !== undefined && this.slots.running < this.concurrencyLimit);
+    return this.waiters.size > 0 || (this.handler !== undefined && this.slots.running < this.concurrencyLimit);
   }
+
+  /** Leases the next ready job to a waiting `reserve()`, for the ttr it asked for. */
+  private readonly takeLease = (ttr: number | undefined): ReservedJob<T> | undefined => {
+    const job = this.takeReady();
+    return job === undefined ? undefined : this.lease(job, false, ttr);
+  };
 
   /** The next ready job; jobs past their `ttl` are buried as `'expired'` on the way. */
   private takeReady(): JobRecord<T> | undefined {
@@ -692,7 +640,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       const job = ready.shift();
       if (job === undefined) return undefined;
       if (job.ttl !== Infinity && job.processedOn === undefined && this.opts.clock.now() - job.createdOn - job.delay > job.ttl) {
-        this.background(this.bury(job, 'expired'));
+        this.background(this.outcomes.bury(job, 'expired'));
         continue;
       }
       return job;
@@ -702,7 +650,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   /** Reserves a job: an attempt starts, bounded by the push timeout or the pull lease. */
   private lease(job: JobRecord<T>, push: boolean, ttr: number | undefined): ReservedJob<T> {
     const now = this.opts.clock.now();
-    if (job.processedOn === undefined) this.waitTimes.record(now - job.createdOn - job.delay);
+    if (job.processedOn === undefined) this.counters.waitTimes.record(now - job.createdOn - job.delay);
     job.attemptsMade++;
     job.processedOn = now;
     const length = push ? job.timeout : ttr ?? job.ttr;
@@ -724,7 +672,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   private handlerSettled(lease: ReservedJob<T>, ok: boolean, value: unknown): void {
     if (lease.isCurrent) {
       if (ok) this.background(this.complete(lease, value));
-      else this.background(this.attemptFailed(lease.record, toError(value), 'failed'));
+      else this.background(this.outcomes.attemptFailed(lease.record, toError(value), 'failed'));
     }
     this.wake();
   }
@@ -739,23 +687,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     const job = lease.record;
     const now = this.opts.clock.now();
     job.finishedOn = now;
-    this.runTimes.record(now - (job.processedOn as number));
+    this.counters.runTimes.record(now - (job.processedOn as number));
     const stored = this.table.move(job, 'ack');
-    this.completed++;
+    this.counters.completed++;
     if (this.hears('completed')) this.emit('completed', job, result);
     return stored;
-  }
-
-  private giveBack(job: JobRecord<T>, options: ReleaseOptions | undefined): void | Promise<void> {
-    if (options?.priority !== undefined) job.priority = options.priority;
-    if (options?.countAttempt === false) {
-      job.attemptsMade--;
-      job.more.uncounted++;
-    } else {
-      job.more.releases++;
-      if (job.attemptsMade >= job.maxAttempts) return this.bury(job, 'released');
-    }
-    return this.putBack(job, options?.delay ?? 0);
   }
 
   /** A lease or a push timeout ran out. */
@@ -768,100 +704,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     } else {
       error = new LeaseExpiredError(`job ${job.id}: lease of ${job.ttr} ms expired (attempt ${job.attemptsMade})`);
       job.more.timeouts++;
-      this.leaseTimeouts++;
+      this.counters.leaseTimeouts++;
     }
     lease.abort(error);
-    this.background(this.attemptFailed(job, error, lease.push ? 'timeout' : 'lease-expired'));
+    this.background(this.outcomes.attemptFailed(job, error, lease.push ? 'timeout' : 'lease-expired'));
     this.wake();
   }
 
-  // ── internals: retry and dead letters ─────────────────────────────────
-
-  private noteError(job: JobRecord<T>, error: { name: string; message: string; stack?: string; code?: unknown }): void {
-    (job.more.errorList ??= []).push({
-      attempt: job.attemptsMade,
-      name: error.name,
-      message: error.message,
-      ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(typeof error.code === 'string' ? { code: error.code } : {}),
-      at: this.opts.clock.now(),
-    });
-  }
-
-  /** One failed attempt: record it, then retry (maybe after a backoff) or bury. */
-  private attemptFailed(job: JobRecord<T>, error: Error, kind: 'failed' | 'timeout' | 'lease-expired'): void | Promise<void> {
-    this.noteError(job, error);
-    this.failedAttempts++;
-    this.emit('failed', job, error);
-    let retryable = !(error instanceof UnrecoverableError);
-    if (retryable && this.opts.retryIf !== undefined) {
-      try {
-        retryable = this.opts.retryIf(error, job);
-      } catch (thrown) {
-        this.report(toError(thrown));
-        retryable = false;
-      }
-    }
-    if (!retryable) return this.bury(job, 'unrecoverable');
-    if (job.attemptsMade >= job.maxAttempts) return this.bury(job, kind);
-    const delay = nextDelay(job.attemptsMade, this.opts.backoff, error, this.opts.random);
-    this.retried++;
-    const stored = this.putBack(job, delay);
-    this.emit('retrying', job, error, delay);
-    return stored;
-  }
-
-  private putBack(job: JobRecord<T>, delay: number): void | Promise<void> {
-    // `delay` is the last one asked for (beanstalkd's stats-job shows it).
-    if (delay <= 0) {
-      if (job.extra !== undefined) job.extra.delay = 0;
-      return this.table.move(job, 'release');
-    }
-    job.more.delay = delay;
-    return this.table.move(job, 'delay', this.opts.clock.now() + delay);
-  }
-
-  private bury(job: JobRecord<T>, reason: DeadReason): void | Promise<void> {
-    job.more.deadReason = reason;
-    job.finishedOn = this.opts.clock.now();
-    job.more.buries++;
-    let stored = this.table.move(job, 'bury');
-    this.dead++;
-    this.emit('dead', job, reason);
-    if (this.opts.onDead !== undefined) {
-      try {
-        this.opts.onDead(job);
-      } catch (error) {
-        this.report(toError(error));
-      }
-    }
-    const target = this.opts.deadLetterQueue;
-    if (target !== undefined && reason !== 'manual') {
-      stored = this.table.move(job, 'remove') ?? stored;
-      target.add(job.data, { priority: job.priority }).catch((error: unknown) => this.report(toError(error)));
-    }
-    return stored;
-  }
-
-  private kickRecord(job: JobRecord<T>): void {
-    if (job.state === 'buried') {
-      // A redrive gives the job a fresh attempt budget, as SQS redrive and BullMQ retry do.
-      job.more.uncounted += job.attemptsMade;
-      job.attemptsMade = 0;
-      job.more.deadReason = undefined;
-      job.finishedOn = undefined;
-    }
-    job.more.kicks++;
-    this.background(this.table.move(job, 'kick'));
-  }
-
-  // ── internals: waiting ────────────────────────────────────────────────
-
-  private settleWaiter(waiter: ReserveWaiter<T>, lease: ReservedJob<T> | undefined): void {
-    if (waiter.timer !== undefined) this.opts.clock.clearTimer(waiter.timer);
-    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-    waiter.resolve(lease);
-  }
+  // ── internals: conditions ─────────────────────────────────────────────
 
   private isIdle(): boolean {
     const { ready, delayed, reserved } = this.table;
@@ -876,7 +726,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   /** Re-checks what producers and waiters wait for, and whether the queue just drained. */
   private afterChange(): void {
-    if (this.producers.length > 0) this.admitProducers();
+    this.admission.admitWaiting();
     this.conditions.check();
     // Timers are unref'd, except while somebody awaits what only they can bring.
     const awaited = this.conditions.size > 0;
@@ -909,7 +759,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       const lease = job.current as ReservedJob<T>;
       this.slots.abandon(lease);
       lease.abort(new QueueClosedError(`queue ${this.name} closed`));
-      this.background(this.giveBack(lease.record, { countAttempt: false }));
+      this.background(this.outcomes.giveBack(lease.record, { countAttempt: false }));
     }
     this.table.stopTimers();
     this.afterChange();

@@ -1,4 +1,4 @@
-import type { QueueStats } from '../../queue-types.js';
+import type { QueueStats } from '../../queue-stats.js';
 import type { RemoteJob } from './remote-job.js';
 import { replyError } from './remote-job.js';
 import type { Interpret } from './connection.js';
