@@ -144,11 +144,11 @@ export class Consumer<T> {
     // No wait starts once closing is set; the one in flight (if any) is ended here,
     // without taking a wake token another consumer may need.
     const id = await this.waiting?.catch(() => undefined);
-    if (id !== undefined && id !== null) {
-      await this.host
-        .commandChannel()
-        .command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(id)], 'close')
-        .catch(() => undefined);
+    if (this.blocked) {
+      const unblocked = id === undefined ? 0 : await this.host.commandChannel().command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(id)], 'close').catch(() => 0);
+      // Some servers refuse to unblock (Redis Cluster nodes answer 0): then the
+      // connection goes, and the wait with it.
+      if (unblocked !== 1) (await this.host.blockingChannel()).target.destroy();
     }
     await this.pumped;
   }

@@ -90,7 +90,9 @@ export class RedisQueueEvents extends EventEmitter<RedisQueueEventMap> {
     this.closing = true;
     // No read starts once closing is set; the one in flight (if any) is ended here.
     const id = await this.reading?.catch(() => undefined);
-    if (id !== undefined) await this.command.command(this.key, ['CLIENT', 'UNBLOCK', String(id)], 'close').catch(() => undefined);
+    const unblocked = id === undefined ? 0 : await this.command.command(this.key, ['CLIENT', 'UNBLOCK', String(id)], 'close').catch(() => 0);
+    // Some servers refuse to unblock (Redis Cluster nodes answer 0): then the connection goes.
+    if (unblocked !== 1) this.channel.target.destroy();
     await this.done;
     this.channel.target.destroy();
     await this.closeOwned();

@@ -2,7 +2,7 @@
  * Real redis-server processes on 127.0.0.1 free ports for the Redis suites (gate them with
  * `requireRedis`). No test-runner imports: bench cases use it too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,5 +80,57 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
       throw new Error(`redis-server did not start on 127.0.0.1:${port}: ${output.trim().slice(-500) || 'timed out'}`);
     }
+  }
+}
+
+export interface RunningRedisCluster {
+  /** The masters, one per node. */
+  readonly nodes: readonly RunningRedis[];
+  /** `redis://127.0.0.1:<port>` of every node: root nodes for a cluster client. */
+  readonly urls: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** A port whose cluster-bus port (+10000) is free as well. */
+async function clusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10_000 < 65_536 && !(await canConnect(port + 10_000))) return port;
+  }
+}
+
+/**
+ * A local Redis Cluster of `masters` nodes (no replicas): `redis-server --cluster-enabled
+ * yes` each, joined by `redis-cli --cluster create`, resolved once every slot is served.
+ */
+export async function startRedisCluster(masters = 3): Promise<RunningRedisCluster> {
+  const cli = findBinary('redis-cli');
+  if (cli === undefined) throw new Error('redis-cli is not on PATH (apt-get install -y redis-server, or set REDIS_CLI_PATH)');
+  const nodes: RunningRedis[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map((node) => node.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await clusterPort();
+      nodes.push(await startRedis({ port, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'] }));
+    }
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+    const created = spawnSync(cli, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 60_000 });
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
+    // Every node must know every slot's owner before a client is pointed at it.
+    const deadline = Date.now() + 30_000;
+    for (const node of nodes) {
+      for (;;) {
+        const info = spawnSync(cli, ['-p', String(node.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+        if (info.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`the cluster did not become ready: ${info}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    return { nodes, urls: nodes.map((node) => node.url), stop };
+  } catch (error) {
+    await stop();
+    throw error;
   }
 }
