@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
 import { canConnect, freePort } from './net.js';
 import { findBinary, requireBinary } from './system-binary.js';
@@ -34,6 +35,25 @@ export interface StartRedisOptions {
   /** Extra `--name value` arguments, e.g. `['--appendonly', 'yes', '--appendfsync', 'always']`. */
   args?: string[];
   timeout?: number;
+}
+
+/** Whether a Redis server on `port` answers PING with PONG now (not LOADING, not refused). */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let reply = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+  });
 }
 
 /** Starts `redis-server` without persistence (unless `args` ask for it) and resolves once it accepts connections. */
@@ -72,7 +92,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     };
     while (!exited && Date.now() < deadline) {
-      if (await canConnect(port)) return { port, url: `redis://127.0.0.1:${port}`, dir, process: child, kill, stop };
+      // Accepting connections is not enough: while it loads its files it answers LOADING.
+      if (await answersPing(port)) return { port, url: `redis://127.0.0.1:${port}`, dir, process: child, kill, stop };
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await kill();
