@@ -15,6 +15,8 @@ export interface ConsumerHost<T> {
   /** A handler's failure (thrown, rejected, timed out); settles when Redis has recorded it. */
   failed(job: RedisJob<T>, error: Error, timedOut: boolean): Promise<void>;
   completed(job: RedisJob<T>, result: unknown): void;
+  /** A `process()` ack whose outcome is unknown (the connection dropped on the way). */
+  lost(job: RedisJob<T>, error: Error): void;
   giveBack(job: RedisJob<T>): void;
   /** A separate connection for the blocking wait. */
   blockingChannel(): Promise<RedisChannel>;
@@ -261,13 +263,14 @@ export class Consumer<T> {
       const error = results[i] === true ? undefined : new LeaseExpiredError(`ack job ${job.id}: the lease ran out before the ack; the job was (or will be) given to another worker`);
       if (done !== undefined) done(error);
       else if (error === undefined) this.host.completed(job, result);
-      else this.host.report(error);
+      else this.host.lost(job, error);
     }
   }
 
   private ackFailed(acks: readonly PendingAck<T>[], error: Error): void {
-    for (const { done } of acks) {
+    for (const { job, done } of acks) {
       if (done !== undefined) done(error);
+      else if (error instanceof RedisConnectionError) this.host.lost(job, error);
       else this.host.report(error);
     }
   }

@@ -52,6 +52,9 @@ export async function openRedisQueue<T = unknown>(options: RedisQueueOptions<T>)
     closeOwned: async () => {
       if (owned) await channel.target.close();
     },
+    destroyOwned: () => {
+      if (owned && channel.target.isOpen) channel.target.destroy();
+    },
   });
   return queue;
 }

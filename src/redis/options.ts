@@ -38,7 +38,8 @@ export interface RedisQueueOptions<T> extends RedisConnectionOptions {
     retryIf?: (error: Error, job: { id: number; data: T; attemptsMade: number }) => boolean;
   };
   /**
-   * Lease length in ms. A job whose lease runs out (its worker died or hung) is given to
+   * Lease length in ms of the jobs this queue object adds (a job keeps its own, whoever
+   * reserves it). A job whose lease runs out (its worker died or hung) is given to
    * another worker and counts as an attempt. `process()` renews its jobs' leases while
    * the handler runs, so a long handler keeps its job. @defaultValue 30_000
    */

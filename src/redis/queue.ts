@@ -36,6 +36,11 @@ export interface RedisQueueLocalEvents<T> {
   /** ...and its job is now a dead letter. */
   dead: [job: RedisJob<T>, reason: DeadReason];
   progress: [job: RedisJob<T>, value: unknown];
+  /**
+   * A `process()` job whose ack could not be confirmed (the connection dropped on the
+   * way): it may have been completed; if not, its lease runs out and it runs again.
+   */
+  lost: [job: RedisJob<T>, error: Error];
   /** A connection to Redis reported a failure; node-redis reconnects on its own. */
   disconnected: [error: Error];
   /** A failure with no other channel. Without a listener it becomes a process warning. */
@@ -59,6 +64,8 @@ export interface RedisQueueWiring {
   channel: RedisChannel;
   /** Closes what docket opened itself (a client made from a URL); a given client stays open. */
   closeOwned(): Promise<void>;
+  /** Cuts what docket opened itself, if still open. */
+  destroyOwned(): void;
 }
 
 /**
@@ -108,6 +115,7 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
         renew: (jobs) => this.renew(jobs),
         failed: (job, error, timedOut) => this.failJob(job, error, timedOut).catch((failure: unknown) => this.reportLost(failure)),
         completed: (job, result) => this.emit('completed', job, result),
+        lost: (job, error) => this.emit('lost', job, error),
         giveBack: (job) => void this.releaseJob(job, { countAttempt: false }).catch((failure: unknown) => this.reportLost(failure)),
         blockingChannel: () => (this.blocker ??= this.wiring.channel.duplicate((error) => this.emit('disconnected', error))),
         commandChannel: () => this.wiring.channel,
@@ -418,25 +426,30 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
   }
 
   private async shutDown(timeout: number): Promise<void> {
-    const stopping = this.consumer.stop();
-    if (timeout > 0) {
+    const deadline = Date.now() + Math.min(timeout, 2 ** 31 - 1);
+    // Every step is bounded by what is left of `timeout`: with Redis gone, nothing answers.
+    const within = async (work: Promise<unknown>): Promise<void> => {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.consumer.whenSettled(), new Promise((resolve) => (timer = setTimeout(resolve, Math.min(timeout, 2 ** 31 - 1))))]);
+      await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
       clearTimeout(timer);
-    }
+    };
+    const stopping = this.consumer.stop();
+    await within(this.consumer.whenSettled());
     this.consumer.stopRenewing();
     const given: Promise<unknown>[] = [];
     for (const job of this.consumer.heldJobs()) {
       job.abort(new QueueClosedError(`queue ${this.name} closed`));
-      if (!job.settled) given.push(this.releaseJob(job, { countAttempt: false }).catch(() => undefined));
+      if (!job.settled) given.push(this.releaseJob(job, { countAttempt: false }));
     }
-    await Promise.all(given);
-    await stopping;
+    await within(Promise.all(given));
     if (this.blocker !== undefined) {
       const blocker = await this.blocker.catch(() => undefined);
       blocker?.target.destroy();
     }
-    await this.wiring.closeOwned();
+    await within(stopping);
+    await within(this.wiring.closeOwned());
+    // Whatever did not finish in time is cut: the process must be free to exit.
+    this.wiring.destroyOwned();
   }
 }
 

@@ -1,0 +1,139 @@
+/**
+ * Faults between docket and Redis: a dropped connection rejects the commands on the wire
+ * with RedisConnectionError and never sends them again (a job is never added twice behind
+ * the caller's back); consumers resume on their own; no unhandled rejection; and close()
+ * lets the process exit, with Redis up or gone.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createClient } from 'redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openRedisQueue, RedisConnectionError, type RedisQueue } from '../src/redis/index.js';
+import { requireRedis, startRedis, type RunningRedis } from './helpers/redis.js';
+import { Relay } from './helpers/relay.js';
+
+const CLOSE_EXIT = new URL('./fixtures/redis/close-exit.ts', import.meta.url).pathname;
+
+async function until(predicate: () => boolean | Promise<boolean>, timeout = 20_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis when the connection drops', () => {
+  let server: RunningRedis;
+  let admin: ReturnType<typeof createClient>;
+  const relays: Relay[] = [];
+  const queues: RedisQueue<{ n: number }>[] = [];
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning);
+
+  beforeAll(async () => {
+    server = await startRedis();
+    admin = createClient({ url: server.url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await server?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
+    await Promise.all(relays.splice(0).map((relay) => relay.close()));
+    process.off('warning', onWarning);
+    expect(warnings.splice(0).map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+  });
+
+  async function throughRelay(name: string, options: { concurrency?: number } = {}): Promise<{ q: RedisQueue<{ n: number }>; relay: Relay; drops: Error[] }> {
+    process.on('warning', onWarning);
+    const relay = await new Relay(server.port).listen();
+    relays.push(relay);
+    const q = await openRedisQueue<{ n: number }>({ url: `redis://127.0.0.1:${relay.port}`, name, ...options });
+    queues.push(q);
+    const drops: Error[] = [];
+    q.on('disconnected', (error) => drops.push(error));
+    return { q, relay, drops };
+  }
+
+  async function direct(name: string, jobs: { ttr?: number; attempts?: number } = {}): Promise<RedisQueue<{ n: number }>> {
+    const q = await openRedisQueue<{ n: number }>({ url: server.url, name, ttr: jobs.ttr, retry: { attempts: jobs.attempts } });
+    queues.push(q);
+    return q;
+  }
+
+  it('an add on the wire when the connection drops rejects with RedisConnectionError and is never resent', async () => {
+    const { q, relay } = await throughRelay('drop-add');
+    await q.add({ n: 0 });
+    // Writes wait on the server: the add is sent and unanswered when the connection dies.
+    await admin.sendCommand(['CLIENT', 'PAUSE', '3000', 'WRITE']);
+    const inFlight = q.add({ n: 1 });
+    const bulk = q.addBulk([{ data: { n: 2 } }, { data: { n: 3 } }]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    relay.cut();
+    const error = await inFlight.catch((failure: unknown) => failure);
+    expect(error).toBeInstanceOf(RedisConnectionError);
+    expect((error as Error).message).toMatch(/not resent and may or may not have run/);
+    await expect(bulk).rejects.toBeInstanceOf(RedisConnectionError);
+    await admin.sendCommand(['CLIENT', 'UNPAUSE']);
+    // The client reconnects; a new add works, and nothing was sent twice.
+    const after = await q.add({ n: 4 });
+    expect(after.id).toBe(2);
+    const stats = await q.stats();
+    expect([stats.added, stats.ready]).toEqual([2, 2]);
+  });
+
+  it('a consumer resumes by itself after drops, with jobs added meanwhile; a job whose ack was lost with the connection runs again', async () => {
+    const { q, relay, drops } = await throughRelay('drop-consumer', { concurrency: 4 });
+    // Lease length and attempts are the job's, set by the queue that adds it: a lease
+    // lost with a connection uses an attempt.
+    const producer = await direct('drop-consumer', { ttr: 1000, attempts: 3 });
+    const done = new Set<number>();
+    const lost: number[] = [];
+    q.on('completed', (job) => void done.add(job.data.n));
+    q.on('lost', (job) => void lost.push(job.id));
+    q.process(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    });
+    await producer.addBulk(Array.from({ length: 20 }, (_, n) => ({ data: { n } })));
+    await until(() => done.size >= 5);
+    relay.cut();
+    await producer.addBulk(Array.from({ length: 20 }, (_, n) => ({ data: { n: n + 20 } })));
+    await until(() => drops.length > 0 && done.size >= 25).catch(async (error: unknown) => {
+      throw new Error(`${String(error)}: done ${done.size}, pending ${q.pending}, drops ${drops.length}, ${JSON.stringify(await producer.stats())}`);
+    });
+    relay.cut();
+    // Leases lost with a connection come back after their ttr (1 s here): every job is
+    // completed in the end, none twice.
+    // Leases lost with a connection come back after their ttr (1 s here); an ack whose
+    // reply was lost may have completed its job (then it is not run again).
+    await until(async () => (await producer.stats()).completed === 40);
+    expect(done.size).toBeGreaterThanOrEqual(40 - lost.length);
+    const stats = await producer.stats();
+    expect([stats.completed, stats.ready, stats.reserved, stats.buried]).toEqual([40, 0, 0, 0]);
+  });
+
+  for (const scenario of ['server-up', 'server-gone'] as const) {
+    it(`close() lets the process exit with pending work (${scenario})`, async () => {
+      const target = scenario === 'server-gone' ? await startRedis() : server;
+      const child = spawn(process.execPath, ['--import', 'tsx', CLOSE_EXIT, target.url, scenario], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const lines = createInterface({ input: child.stdout! });
+      const seen: string[] = [];
+      const ready = new Promise<void>((resolve) => lines.on('line', (line) => (seen.push(line), line === 'ready' && resolve())));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        await ready;
+        if (scenario === 'server-gone') await target.stop();
+        child.stdin!.write('go\n');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        const code = await exited;
+        clearTimeout(killer);
+        expect({ code, closed: seen.some((line) => line.startsWith('closed ')) }).toEqual({ code: 0, closed: true });
+      } finally {
+        child.kill('SIGKILL');
+        if (scenario === 'server-gone') await target.stop();
+      }
+    });
+  }
+});
