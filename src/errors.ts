@@ -78,14 +78,13 @@ export class InvalidStateError extends defineError(ErrorCode.InvalidState, 'Inva
 export class WorkerCrashedError extends defineError(ErrorCode.WorkerCrashed, 'WorkerCrashedError') {}
 /** The queue's store (journal) failed; the queue refuses new work (fail closed). */
 export class StoreFailedError extends defineError(ErrorCode.StoreFailed, 'StoreFailedError') {}
-/** Wraps a non-Error value that a handler threw or rejected with; the value is `cause`. */
 /**
  * docket/journal: the journal is already open, in another live process or in this one
  * (its lock file names the owner's pid). One process per journal: two writers would
  * interleave their records.
  */
 export class JournalLockedError extends defineError(ErrorCode.JournalLocked, 'JournalLockedError') {}
-
+/** Wraps a non-Error value that a handler threw or rejected with; the value is `cause`. */
 export class NonErrorThrownError extends defineError(ErrorCode.NonError, 'NonErrorThrownError') {}
 
 /**

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Queue } from '../src/index.js';
+import { ErrorCode, Queue } from '../src/index.js';
 import { serve } from '../src/socket/index.js';
 import { codeBlocks, headingAnchors, markdownFiles, type CodeBlock } from './helpers/markdown.js';
 import { requireBinary } from './helpers/system-binary.js';
@@ -116,6 +116,12 @@ describe('documentation links', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+
+  it('docs/errors.md has a row for every error code', () => {
+    const errors = readFileSync(join(root, 'docs', 'errors.md'), 'utf8');
+    const missing = Object.values(ErrorCode).filter((code) => !errors.includes(`| \`${code}\` |`));
+    expect(missing).toEqual([]);
   });
 
   it('README stays a landing page (under 20 KB)', () => {
