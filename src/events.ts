@@ -1,5 +1,5 @@
 import type { Job } from './job.js';
-import type { DeadReason } from './state.js';
+import type { DeadReason } from './lifecycle.js';
 
 /**
  * The queue's events and their arguments.

@@ -18,7 +18,7 @@ export type { QueueStats } from './queue-stats.js';
 export { ReservedJob } from './reserved-job.js';
 export type { JobContext, ReleaseOptions } from './reserved-job.js';
 export type { Job, JobSnapshot, AttemptError } from './job.js';
-export { JobState, DeadReason } from './state.js';
+export { JobState, DeadReason } from './lifecycle.js';
 export { DeadLetters } from './dead-letter.js';
 export type { QueueEvents } from './events.js';
 export type { QueueOptions, AddOptions, RetryOptions, DeadLetterOptions, ReserveOptions, CloseOptions } from './options.js';

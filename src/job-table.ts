@@ -3,8 +3,8 @@ import { PagedIdMap } from './paged-id-map.js';
 import type { JobRecord } from './job.js';
 import { ReadySet } from './ready-set.js';
 import { Scheduler } from './scheduler.js';
-import type { JobEvent, JobState } from './state.js';
-import { nextState } from './state.js';
+import type { JobEvent, JobState } from './lifecycle.js';
+import { nextState } from './lifecycle.js';
 import type { ChangeType, Store } from './store.js';
 
 /** What the table tells its queue. */

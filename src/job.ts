@@ -1,4 +1,4 @@
-import type { DeadReason, JobState } from './state.js';
+import type { DeadReason, JobState } from './lifecycle.js';
 
 /** One failed attempt, as kept on the job. */
 export interface AttemptError {

@@ -2,7 +2,7 @@ import { UnrecoverableError, toError } from './errors.js';
 import type { Job, JobRecord } from './job.js';
 import type { ReleaseOptions } from './reserved-job.js';
 import { type Backoff, nextDelay } from './retry.js';
-import type { DeadReason, JobEvent } from './state.js';
+import type { DeadReason, JobEvent } from './lifecycle.js';
 
 // What follows an attempt that did not complete: a retry (maybe after a backoff), a dead
 // letter, a release, a redrive. The decisions are pure functions of the job's counters and

@@ -21,7 +21,7 @@ import type { AddOptions, CloseOptions, QueueOptions, ReserveOptions, ResolvedQu
 import { checkAddOptions, checkDuration, checkInteger, checkPriority, DEFAULTS, resolveOptions } from './options.js';
 import type { LeaseHost } from './reserved-job.js';
 import { ReservedJob } from './reserved-job.js';
-import type { JobState } from './state.js';
+import type { JobState } from './lifecycle.js';
 import { Admission } from './admission.js';
 import { Conditions } from './conditions.js';
 import { Outcomes } from './outcomes.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { UnrecoverableError } from '../src/errors.js';
 import { JobRecord } from '../src/job.js';
 import { afterFailure, afterRelease, type OutcomeHost, Outcomes, type RetryPolicy } from '../src/outcomes.js';
-import { type DeadReason, type JobEvent, nextState } from '../src/state.js';
+import { type DeadReason, type JobEvent, nextState } from '../src/lifecycle.js';
 
 const config = { queueName: 'q', epoch: 0, maxAttempts: 3, ttr: 1_000, timeout: Infinity, ttl: Infinity };
 const noRetryIf: RetryPolicy<string> = { backoff: 0, retryIf: undefined, random: () => 0.5 };

@@ -4,7 +4,7 @@ import { UnrecoverableError } from '../src/errors.js';
 import type { Job } from '../src/job.js';
 import type { QueueOptions } from '../src/options.js';
 import { Queue } from '../src/queue.js';
-import type { DeadReason } from '../src/state.js';
+import type { DeadReason } from '../src/lifecycle.js';
 import { flush } from './helpers/flush.js';
 
 const queues: Queue<string>[] = [];

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DocketError, ErrorCode } from '../errors.js';
-import type { JobState } from '../state.js';
+import type { JobState } from '../lifecycle.js';
 import { ASSETS } from './assets.js';
 import { refusal, newToken } from './csrf.js';
 import { queueMetrics } from './metrics.js';

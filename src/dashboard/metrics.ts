@@ -1,4 +1,4 @@
-import type { JobState } from '../state.js';
+import type { JobState } from '../lifecycle.js';
 import { DEFAULT_BUCKETS, Histogram } from './histogram.js';
 import { listen } from './listen.js';
 import type { MetricFamily, Sample } from './prometheus-text.js';

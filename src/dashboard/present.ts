@@ -1,5 +1,5 @@
 import type { AttemptError } from '../job.js';
-import type { DeadReason, JobState } from '../state.js';
+import type { DeadReason, JobState } from '../lifecycle.js';
 import type { DashboardJob, DashboardJobStats } from './types.js';
 
 /** A payload as the page shows it: always text (the page never parses it as HTML). */

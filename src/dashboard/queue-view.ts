@@ -1,5 +1,5 @@
 import type { Percentiles } from '../latency.js';
-import type { JobState } from '../state.js';
+import type { JobState } from '../lifecycle.js';
 import { listen } from './listen.js';
 import type { JobDetail, JobSummary } from './present.js';
 import { detail, summarize, withServerRecord } from './present.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { JobQueue, JobView } from '../contract.js';
 import type { AttemptError } from '../job.js';
 import type { Percentiles } from '../latency.js';
-import type { DeadReason, JobState } from '../state.js';
+import type { DeadReason, JobState } from '../lifecycle.js';
 
 /** A value or a promise of it: the in-process queue answers at once, remote homes asynchronously. */
 export type MaybePromise<X> = X | Promise<X>;

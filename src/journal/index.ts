@@ -3,7 +3,7 @@ export type { OpenQueueOptions } from './open-queue.js';
 export { Journal } from './journal.js';
 export type { JournalStats, JournalEvents, OpenReport } from './journal.js';
 export type { JournalOptions } from './open-journal.js';
-export type { SyncPolicy, CompactionInfo, WriterStats } from './file.js';
+export type { SyncPolicy, CompactionInfo, WriterStats } from './writer.js';
 export type { ReplayDamage } from './replay.js';
 export { inspectJournal } from './inspect.js';
 export type { JournalInspection, InspectedJob } from './inspect.js';

@@ -1,6 +1,6 @@
 import { jsonCodec, type Codec } from '../codec.js';
 import type { JobSnapshot } from '../job.js';
-import type { JobState } from '../state.js';
+import type { JobState } from '../lifecycle.js';
 import { nodeFileSystem, type JournalFileSystem } from './file-system.js';
 import type { FileHeaderCheck } from './record.js';
 import { replay, type ReplayDamage } from './replay.js';

@@ -1,5 +1,5 @@
 import type { AttemptError, JobSnapshot } from '../job.js';
-import type { DeadReason, JobState } from '../state.js';
+import type { DeadReason, JobState } from '../lifecycle.js';
 import { allocRecord, PAYLOAD_OFFSET, RecordType } from './record.js';
 
 // Payloads of the three record kinds. Pure.

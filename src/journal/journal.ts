@@ -3,7 +3,7 @@ import type { Codec } from '../codec.js';
 import type { StoreFailedError } from '../errors.js';
 import type { Job } from '../job.js';
 import type { JobChange, Store } from '../store.js';
-import type { CompactionInfo, JournalWriter, SyncPolicy, WriterStats } from './file.js';
+import type { CompactionInfo, JournalWriter, SyncPolicy, WriterStats } from './writer.js';
 import { highestJobId } from '../job.js';
 import { encodeDeleteRecord, encodeHighestIdRecord, encodeJobRecord, recordJobId, type JobFields } from './job-codec.js';
 import { PAYLOAD_OFFSET, RecordType } from './record.js';

@@ -1,7 +1,7 @@
 import { jsonCodec, type Codec } from '../codec.js';
 import { InvalidOptionError, JournalLockedError, StoreFailedError } from '../errors.js';
 import type { JobSnapshot } from '../job.js';
-import { JournalWriter, type SyncPolicy } from './file.js';
+import { JournalWriter, type SyncPolicy } from './writer.js';
 import { directoryOf, nodeFileSystem, type JournalFileSystem } from './file-system.js';
 import { storedBody, type StoredJob } from './job-codec.js';
 import { Journal, type OpenReport } from './journal.js';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { toError } from '../errors.js';
-import type { DeadReason } from '../state.js';
+import type { DeadReason } from '../lifecycle.js';
 import { RedisConnectionError, type RedisChannel } from './connection.js';
 import { queueKeys } from './keys.js';
 import { openChannel } from './open.js';

@@ -3,7 +3,7 @@ import type { DeadLetterActions, JobHandler, JobQueue, JobReserveOptions } from 
 import { InvalidOptionError, InvalidStateError, LeaseExpiredError, QueueClosedError, toError, UnrecoverableError } from '../errors.js';
 import { checkDuration, checkInteger, checkPriority } from '../options.js';
 import { nextDelay } from '../retry.js';
-import type { DeadReason } from '../state.js';
+import type { DeadReason } from '../lifecycle.js';
 import type { RedisChannel } from './connection.js';
 import { Consumer, type PendingAck, type TakeResult } from './consumer.js';
 import { RedisJob, type RedisLeaseHost, type RedisReleaseOptions } from './job.js';

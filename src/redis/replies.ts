@@ -1,7 +1,7 @@
 import type { Codec } from '../codec.js';
 import type { JobView } from '../contract.js';
 import type { AttemptError } from '../job.js';
-import type { DeadReason, JobState } from '../state.js';
+import type { DeadReason, JobState } from '../lifecycle.js';
 import { RedisReplyError } from './connection.js';
 
 // Script replies as the queue's types. Pure: no I/O.
