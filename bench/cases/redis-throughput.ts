@@ -1,0 +1,151 @@
+/**
+ * Job queues on Redis, end to end, producer and consumer in one process:
+ * `node --import tsx bench/cases/redis-throughput.ts <subject> <concurrency> <measure> [jobs]`
+ *
+ * subject: `docket` (docket/redis), `bullmq` (Queue + Worker), `bee-queue`; each against
+ * its own fresh redis-server (child process, `--save '' --appendonly no`), the same binary.
+ * measure: `rate` reports jobs/s over the whole run; `commands` the Redis commands the
+ * server executed per job (INFO commandstats before and after: a script counts once for
+ * EVALSHA plus once per command it runs); `scripts` the script calls per job (EVALSHA,
+ * EVAL, FCALL: each one a round trip).
+ *
+ * The consumer starts first, then N jobs with a `{ i }` payload are added in batches of
+ * 1000 with each library's bulk call (docket `addBulk`, BullMQ `addBulk`, bee-queue
+ * `saveAll`); handlers are no-ops; completed jobs are deleted (BullMQ `removeOnComplete`,
+ * bee-queue `removeOnSuccess`, docket by default). Every library runs with its defaults
+ * otherwise (docket and BullMQ write their event streams). Checks every job ran once.
+ */
+import { createClient } from 'redis';
+import { freePort } from '../../test/helpers/net.js';
+import { args, main, perSecond, pick, report, scaled, skip } from '../harness.js';
+import { has, startProcess, type Server } from './servers.js';
+
+interface Payload {
+  i: number;
+}
+
+const BATCH = 1000;
+const REDIS = '/usr/bin/redis-server';
+
+type Run = (port: number, n: number, concurrency: number, counter: { ran: number }) => Promise<void>;
+
+function batches(n: number): Payload[][] {
+  const out: Payload[][] = [];
+  for (let start = 0; start < n; start += BATCH) {
+    const batch: Payload[] = [];
+    for (let i = start; i < Math.min(n, start + BATCH); i++) batch.push({ i });
+    out.push(batch);
+  }
+  return out;
+}
+
+const subjects: Record<string, Run> = {
+  docket: async (port, n, concurrency, counter) => {
+    const { openRedisQueue } = await import('../../src/redis/index.js');
+    const q = await openRedisQueue<Payload>({ url: `redis://127.0.0.1:${port}`, name: 'bench' });
+    let completed = 0;
+    const done = new Promise<void>((resolve) => q.on('completed', () => void (++completed === n && resolve())));
+    q.process(
+      async () => {
+        counter.ran++;
+      },
+      { concurrency },
+    );
+    for (const batch of batches(n)) await q.addBulk(batch.map((data) => ({ data })));
+    await done;
+    await q.close();
+  },
+  bullmq: async (port, n, concurrency, counter) => {
+    const { Queue, Worker } = await import('bullmq');
+    const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+    const queue = new Queue<Payload>('bench', { connection });
+    let completed = 0;
+    let resolveDone: () => void = () => {};
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    const worker = new Worker<Payload>(
+      'bench',
+      async () => {
+        counter.ran++;
+      },
+      { connection, concurrency },
+    );
+    worker.on('completed', () => void (++completed === n && resolveDone()));
+    await worker.waitUntilReady();
+    for (const batch of batches(n)) {
+      await queue.addBulk(batch.map((data) => ({ name: 'job', data, opts: { removeOnComplete: true, removeOnFail: true } })));
+    }
+    await done;
+    await worker.close();
+    await queue.close();
+  },
+  'bee-queue': async (port, n, concurrency, counter) => {
+    const { default: BeeQueue } = await import('bee-queue');
+    // The fastest documented settings for a fire-and-forget workload.
+    const settings = { redis: { host: '127.0.0.1', port }, removeOnSuccess: true, removeOnFailure: true, getEvents: false, sendEvents: false, storeJobs: false };
+    const worker = new BeeQueue<Payload>('bench', { ...settings, isWorker: true });
+    const producer = new BeeQueue<Payload>('bench', { ...settings, isWorker: false });
+    let completed = 0;
+    let resolveDone: () => void = () => {};
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    worker.on('succeeded', () => void (++completed === n && resolveDone()));
+    worker.process(concurrency, async () => {
+      counter.ran++;
+    });
+    await worker.ready();
+    await producer.ready();
+    for (const batch of batches(n)) {
+      const errors = await producer.saveAll(batch.map((data) => producer.createJob(data)));
+      if (errors.size > 0) throw new Error(`bee-queue saveAll: ${errors.size} failed`);
+    }
+    await done;
+    await worker.close();
+    await producer.close();
+  },
+};
+
+/** Commands the server has executed so far (INFO commandstats, INFO itself excluded): all, and script calls. */
+async function commandsSoFar(port: number): Promise<{ all: number; scripts: number }> {
+  const client = createClient({ url: `redis://127.0.0.1:${port}` });
+  await client.connect();
+  const info = await client.info('commandstats');
+  await client.close();
+  const counts = { all: 0, scripts: 0 };
+  for (const line of info.split('\n')) {
+    if (!line.startsWith('cmdstat_') || line.startsWith('cmdstat_info')) continue;
+    const calls = Number(/calls=(\d+)/.exec(line)?.[1] ?? 0);
+    counts.all += calls;
+    if (/^cmdstat_(evalsha|eval|fcall)(_ro)?:/.test(line)) counts.scripts += calls;
+  }
+  return counts;
+}
+
+main(async () => {
+  const [name, concurrencyText = '64', measure = 'rate', jobsText] = args();
+  const concurrency = Number(concurrencyText);
+  const n = jobsText === undefined ? scaled(20_000) : Number(jobsText);
+  if (measure !== 'rate' && measure !== 'commands' && measure !== 'scripts') throw new Error(`measure must be rate, commands or scripts, got ${measure}`);
+  const run = pick(subjects, name);
+  if (!(await has(REDIS))) {
+    skip('redis-server is not installed');
+    return;
+  }
+  const port = await freePort();
+  const server: Server = await startProcess(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port);
+  try {
+    const counter = { ran: 0 };
+    const before = measure === 'rate' ? { all: 0, scripts: 0 } : await commandsSoFar(port);
+    const started = performance.now();
+    await run(port, n, concurrency, counter);
+    const ms = performance.now() - started;
+    if (counter.ran !== n) throw new Error(`${name}: ${counter.ran} handler calls for ${n} jobs`);
+    if (measure === 'rate') report(perSecond(n, ms), { jobs: n, concurrency });
+    else {
+      const after = await commandsSoFar(port);
+      report((measure === 'commands' ? after.all - before.all : after.scripts - before.scripts) / n, { jobs: n, concurrency });
+    }
+  } finally {
+    await server.stop();
+  }
+  // Sockets of a peer may linger; the result is printed, so leave now.
+  process.exit(0);
+});
