@@ -11,6 +11,10 @@ const stops: Array<[title: string, file: string]> = [
   ['CPU work on a worker-thread pool (docket/threads)', 'threads/main.ts'],
   ['A beanstalkd-protocol server and client (docket/socket)', 'socket-client.ts'],
 ];
+// The Redis stop needs a redis-server to start (apt-get install -y redis-server).
+if (spawnSync('redis-server', ['--version']).status === 0) {
+  stops.push(['One queue on Redis: a producer and two worker processes (docket/redis)', 'redis/tour.ts']);
+}
 
 let failed = 0;
 for (const [index, [title, file]] of stops.entries()) {

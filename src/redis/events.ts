@@ -17,8 +17,8 @@ export interface RedisQueueEvent {
 /** Every state change of a queue, from every process using it. */
 export interface RedisQueueEventMap {
   added: [event: RedisQueueEvent];
-  /** An attempt started (`attempt` counts from 1). */
-  active: [event: RedisQueueEvent & { attempt: number }];
+  /** An attempt started. */
+  active: [event: RedisQueueEvent];
   completed: [event: RedisQueueEvent];
   /** An attempt failed: an error, a timeout, or a lease that ran out (its worker died or hung). */
   failed: [event: RedisQueueEvent & { error: string; attempt: number }];
@@ -119,15 +119,23 @@ export class RedisQueueEvents extends EventEmitter<RedisQueueEventMap> {
   private dispatch(entry: string, fields: unknown[]): void {
     const event: Record<string, unknown> = { entry };
     let name = '';
+    let ids: string | undefined;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const field = text(fields[i]);
       const value = text(fields[i + 1]);
       if (field === 'event') name = value;
+      else if (field === 'ids') ids = value;
       else event[field] = NUMERIC.has(field) ? Number(value) : value;
     }
     if (!NAMES.has(name)) return;
+    // The hot events (added, active, completed) come one entry per script call, for many jobs.
+    if (ids === undefined) this.deliver(name as EventName, event);
+    else for (const id of ids.split(',')) this.deliver(name as EventName, { ...event, id: Number(id) });
+  }
+
+  private deliver(name: EventName, event: Record<string, unknown>): void {
     try {
-      (this.emit as (event: EventName, payload: unknown) => boolean)(name as EventName, event);
+      (this.emit as (event: EventName, payload: unknown) => boolean)(name, event);
     } catch (error) {
       // A throwing listener must not stop the stream for the others.
       if (this.listenerCount('error') > 0) this.emit('error', toError(error));

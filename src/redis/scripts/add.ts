@@ -10,6 +10,7 @@ export const ADD = `${PRELUDE}
 local n = tonumber(ARGV[4])
 local out = {}
 local made, ready = 0, 0
+local added = {}
 for i = 0, n - 1 do
   local b = 5 + i * 7
   local data, pri, delay, ttr, max, ttl, dedupe = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
@@ -41,12 +42,13 @@ for i = 0, n - 1 do
       ready = ready + 1
     end
     made = made + 1
-    emit('added', id)
+    added[#added + 1] = id
     out[#out + 1] = id
     out[#out + 1] = 0
   end
 end
 if made > 0 then redis.call('HINCRBY', K_META, 'added', made) end
+emit_many('added', added)
 wake(ready)
 return out
 `;

@@ -41,6 +41,13 @@ local function emit(event, id, ...)
   end
 end
 
+-- One stream entry for many jobs of one event (the hot paths: added, active, completed).
+local function emit_many(event, ids)
+  if EVENTS_MAX > 0 and #ids > 0 then
+    redis.call('XADD', K_EVENTS, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', event, 'ids', table.concat(ids, ','))
+  end
+end
+
 -- Lets up to n idle consumers know there may be work.
 local function wake(n)
   if n <= 0 then return end
@@ -83,9 +90,10 @@ local function to_buried(key, m, id, reason)
   emit('dead', id, 'reason', reason)
 end
 
--- Deletes the job hash and its dedupe entry (when the entry is still this job's).
-local function delete_job(key, id)
-  local dedupe = redis.call('HGET', key, 'dedupe')
+-- Deletes the job hash and its dedupe entry (when the entry is still this job's). The
+-- caller may pass the dedupe id it read already (false: none, nil: not read yet).
+local function delete_job(key, id, dedupe)
+  if dedupe == nil then dedupe = redis.call('HGET', key, 'dedupe') end
   if dedupe and redis.call('HGET', K_DEDUPE, dedupe) == tostring(id) then
     redis.call('HDEL', K_DEDUPE, dedupe)
   end
@@ -103,15 +111,16 @@ local function unlink(key, m)
   return state
 end
 
--- The lease named by (id, token) if it is still current: the job's key, else false.
+-- The lease named by (id, token) if it is still current: the job's key (and its dedupe
+-- id, or false), else false.
 local function current_lease(id, token)
   local key = JOB .. id
-  local got = redis.call('HMGET', key, 'state', 'reserves')
+  local got = redis.call('HMGET', key, 'state', 'reserves', 'dedupe')
   if got[1] ~= 'reserved' or got[2] ~= token then return false end
   -- Past its deadline the lease is over, even before a reserve reclaims the job.
   local deadline = redis.call('ZSCORE', K_LEASES, member(tonumber(id)))
   if not deadline or tonumber(deadline) < NOW then return false end
-  return key
+  return key, got[3]
 end
 
 -- Ms until the next due delayed job or lease deadline: -1 when there is none.

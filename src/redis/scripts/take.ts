@@ -18,11 +18,11 @@ import { PRELUDE } from './prelude.js';
 export const TAKE = `${PRELUDE}
 local acks = tonumber(ARGV[4])
 local results = {}
-local completed = 0
+local completed = {}
 for i = 0, acks - 1 do
   local b = 5 + i * 3
   local id, token = ARGV[b], ARGV[b + 1]
-  local key = current_lease(id, token)
+  local key, dedupe = current_lease(id, token)
   if key then
     local m = member(tonumber(id))
     redis.call('ZREM', K_LEASES, m)
@@ -32,15 +32,15 @@ for i = 0, acks - 1 do
         created = tonumber(done[3]), finished = NOW, result = ARGV[b + 2] }))
       redis.call('LTRIM', K_DONE, 0, KEEP_DONE - 1)
     end
-    delete_job(key, id)
-    completed = completed + 1
-    emit('completed', id)
+    delete_job(key, id, dedupe)
+    completed[#completed + 1] = id
     results[#results + 1] = '1'
   else
     results[#results + 1] = '0'
   end
 end
-if completed > 0 then redis.call('HINCRBY', K_META, 'completed', completed) end
+if #completed > 0 then redis.call('HINCRBY', K_META, 'completed', #completed) end
+emit_many('completed', completed)
 
 local b = 5 + acks * 3
 local want, lease_override = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
@@ -86,6 +86,7 @@ if redis.call('HEXISTS', K_META, 'paused') == 1 then
 end
 
 local taken = 0
+local active = {}
 while taken < want do
   local popped = redis.call('ZPOPMIN', K_READY, want - taken)
   if #popped == 0 then break end
@@ -103,7 +104,7 @@ while taken < want do
       local lease = lease_override > 0 and lease_override or tonumber(job[3])
       redis.call('HSET', key, 'state', 'reserved', 'attempts', attempts, 'reserves', token, 'started', NOW, 'lease', lease)
       redis.call('ZADD', K_LEASES, NOW + lease, m)
-      emit('active', id, 'attempt', attempts)
+      active[#active + 1] = id
       out[#out + 1] = id
       out[#out + 1] = token
       out[#out + 1] = attempts
@@ -114,6 +115,7 @@ while taken < want do
     end
   end
 end
+emit_many('active', active)
 -- Nothing left to take: stale wake tokens would only make idle consumers spin.
 if redis.call('ZCARD', K_READY) == 0 then redis.call('DEL', K_WAKE) end
 out[3] = next_wait()
