@@ -44,7 +44,10 @@ function idGuard(journal: Journal<unknown>, highestId: number): { taken(id: numb
  * appended to the journal as `sync` says.
  *
  * Rejects with `StoreFailedError` if the file cannot be opened, is not a journal, or (with
- * `strict`) is damaged in the middle. A torn last record is cut off and reported, never fatal.
+ * `strict`) is damaged in the middle, and with `JournalLockedError` if another live process
+ * (or another queue of this one) has it open: one process per journal, by `<path>.lock`
+ * (a lock left by a dead process is taken over). A torn last record is cut off and
+ * reported, never fatal.
  *
  * @typeParam T - the payload type
  * @example
