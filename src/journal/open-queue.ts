@@ -18,13 +18,13 @@ const openJournals = new Map<Journal<unknown>, { queue: Queue<unknown>; min: num
 
 /**
  * How a journal about to be restored avoids the ids of jobs that another open journal of
- * this process restored (journals written by different processes may share ids; the
- * beanstalkd protocol addresses jobs by id across tubes). `undefined` when no range can
- * overlap, the usual case: then restoring costs no lookup per job.
+ * this process holds (journals written by different processes may share ids; the
+ * beanstalkd protocol addresses jobs by id across tubes). `undefined` when no other
+ * journal's ids can overlap, the usual case: then restoring costs no lookup per job.
  */
 function idGuard(journal: Journal<unknown>, highestId: number): { taken(id: number): boolean; move(job: StoredJob): void } | undefined {
   for (const other of openJournals.keys()) if (other.isClosed) openJournals.delete(other);
-  const others = [...openJournals].filter(([other, { min }]) => min <= highestId && other.highestId >= 1);
+  const others = [...openJournals].filter(([other, { min }]) => min <= highestId && min <= other.highestId);
   if (others.length === 0) return undefined;
   return {
     taken: (id) => others.some(([other, { queue, min }]) => id >= min && id <= other.highestId && queue.peek(id) !== undefined),
