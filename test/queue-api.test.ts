@@ -1,16 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Job, JobChange, Store } from '../src/index.js';
 import { LeaseExpiredError, ManualClock, Queue, QueueClosedError, StoreFailedError } from '../src/index.js';
+import { closingQueues } from './helpers/queues.js';
 
-const open: Array<{ close(options?: { timeout?: number }): Promise<void> }> = [];
-function queue<T>(options: ConstructorParameters<typeof Queue<T>>[0] = {}): Queue<T> {
-  const q = new Queue<T>(options);
-  open.push(q);
-  return q;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((q) => q.close({ timeout: 0 })));
-});
+const queue = closingQueues();
 
 describe('producing', () => {
   it('gives every job a positive id, unique across queues', async () => {

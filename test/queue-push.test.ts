@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JobChange, Store } from '../src/index.js';
-import { InvalidOptionError, ManualClock, Queue, QueueClosedError, QueueFullError, StoreFailedError } from '../src/index.js';
+import { InvalidOptionError, ManualClock, QueueClosedError, QueueFullError, StoreFailedError } from '../src/index.js';
 import { flush } from './helpers/flush.js';
+import { closingQueues } from './helpers/queues.js';
 
-const open: Array<{ close(options?: { timeout?: number }): Promise<void> }> = [];
-function queue<T>(options: ConstructorParameters<typeof Queue<T>>[0] = {}): Queue<T> {
-  const q = new Queue<T>(options);
-  open.push(q);
-  return q;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((q) => q.close({ timeout: 0 })));
-});
+const queue = closingQueues();
 
 describe('push(): the synchronous producer', () => {
   it('returns the job at once, already in the queue, and the job runs like an added one', async () => {
@@ -87,7 +80,7 @@ describe('push() refuses what it cannot take, and adds nothing then', () => {
     }
   });
 
-  it('never overtakes a producer that waits for room', async () => {
+  it('leaves the room an ack makes to the producer that waited for it', async () => {
     const q = queue<number>({ maxSize: 1 });
     q.push(1);
     const waiting = q.add(2);
