@@ -118,6 +118,20 @@ export async function timeMs(fn: () => unknown): Promise<number> {
   return performance.now() - start;
 }
 
+/**
+ * Runs `fn` and returns the CPU time this process spent in it (user + system, every thread:
+ * the garbage collector's helpers count), in milliseconds, along with the wall time. For
+ * single-process cases on a shared machine: wall time there mostly measures how long the
+ * process waited for a core, CPU time what the work cost.
+ */
+export async function cpuTimeMs(fn: () => unknown): Promise<{ cpuMs: number; wallMs: number }> {
+  const wallStart = performance.now();
+  const cpuStart = process.cpuUsage();
+  await fn();
+  const used = process.cpuUsage(cpuStart);
+  return { cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - wallStart };
+}
+
 /** Operations per second from a count and milliseconds. */
 export function perSecond(count: number, ms: number): number {
   return (count * 1000) / ms;

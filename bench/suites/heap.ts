@@ -18,7 +18,7 @@ function row(name: string, mode: string, items: 'objects' | 'numbers'): Row {
     name,
     target: '>= 1.0x tinyqueue',
     targetRatio: { tinyqueue: 1.0 },
-    unit: 'ops/s',
+    unit: 'ops per CPU-s',
     higherIsBetter: true,
     subjects: labels.map((label) => ({
       label,

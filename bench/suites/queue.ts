@@ -27,7 +27,7 @@ function fifoPush(concurrency: number): Row {
     name: `FIFO: 1M no-op async jobs, concurrency ${concurrency}, producers that take no promise (docket push)`,
     target: '>= 1.0x async.queue and fastq',
     targetRatio: { 'async.queue': 1.0, fastq: 1.0 },
-    unit: 'jobs/s',
+    unit: 'jobs per CPU-s',
     higherIsBetter: true,
     subjects: [
       { label: 'docket', script: fifoScript, args: ['docket.push', c], docket: true, note: 'q.push(data)' },
@@ -44,7 +44,7 @@ function fifoAdd(concurrency: number): Row {
     name: `FIFO: 1M no-op async jobs, concurrency ${concurrency}, producers that get a promise per job (docket add)`,
     target: '>= 2x fastq.promise',
     targetRatio: { 'fastq.promise': 2.0 },
-    unit: 'jobs/s',
+    unit: 'jobs per CPU-s',
     higherIsBetter: true,
     subjects: [
       { label: 'docket', script: fifoScript, args: ['docket.add', c], docket: true, note: 'q.add(data), not awaited' },
@@ -69,7 +69,7 @@ export default {
       name: 'Priorities 0..9 (random), 1M jobs, concurrency 1, all queued before the consumer starts',
       target: '>= 2x async.priorityQueue, 0 order violations',
       targetRatio: { 'async.priorityQueue': 2.0 },
-      unit: 'jobs/s',
+      unit: 'jobs per CPU-s',
       higherIsBetter: true,
       subjects: subjects('cases/queue-priority.ts', ['docket', 'async.priorityQueue']),
       check: (extra) => {
