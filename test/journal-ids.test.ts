@@ -91,3 +91,22 @@ describe('job ids', () => {
     expect(again.stats().total).toBe(8);
   });
 });
+
+describe('the highest-id record', () => {
+  it('a compaction before any job was ever added leaves a journal that takes the next add', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // A fresh process: no id handed out yet anywhere in it.
+    const script = `
+      const { openQueue, journalOf } = await import(${JSON.stringify(new URL('../src/journal/index.ts', import.meta.url).href)});
+      const q = await openQueue(${JSON.stringify(journal.file)}, { sync: 'never' });
+      await journalOf(q).compact();
+      await q.add('after an empty compaction');
+      await q.close();
+      const r = await openQueue(${JSON.stringify(journal.file)});
+      process.stdout.write(JSON.stringify({ total: r.stats().total, damage: journalOf(r).stats().opened.truncated ?? null }));
+      await r.close();`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual({ total: 1, damage: null });
+  });
+});

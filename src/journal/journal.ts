@@ -237,7 +237,11 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
         // The compacted file drops the puts of jobs that are gone (some added and acked
         // while it was written): it ends by recording how far ids went (in the whole
         // process: ids are unique across its queues), so that a restart never hands one out again.
-        () => [encodeHighestIdRecord(Math.max(this.highest, highestJobId()))],
+        () => {
+          const highest = Math.max(this.highest, highestJobId());
+          // Zero: no job was ever added in this process or this journal, nothing to remember.
+          return highest === 0 ? [] : [encodeHighestIdRecord(highest)];
+        },
       )
       .then((info) => {
         this.compaction = undefined;
