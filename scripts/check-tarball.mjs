@@ -48,6 +48,14 @@ const binSmoke = {
     if (summary.liveJobs !== 2 || summary.states.delayed !== 1) fail(`docket-journal stats read ${stats.stdout}`);
     return `verify ok, stats read ${summary.liveJobs} jobs`;
   },
+  docket: (run) => {
+    const help = run(['stats', '--help']);
+    if (help.status !== 0 || !help.stdout.startsWith('usage: docket stats')) fail(`docket stats --help exited ${help.status}: ${help.stdout}${help.stderr}`);
+    // No server in the scratch project: a refused address must be named, with status 1.
+    const refused = run(['stats', '--url', 'beanstalk://127.0.0.1:1']);
+    if (refused.status !== 1 || !refused.stderr.includes('cannot connect to 127.0.0.1:1')) fail(`docket stats against a closed port exited ${refused.status}: ${refused.stderr}`);
+    return 'help ok, a refused address named';
+  },
 };
 
 try {

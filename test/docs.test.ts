@@ -217,6 +217,10 @@ function checkShellLine(line: string, scripts: string[]): string | undefined {
       if (first !== undefined && ['stats', 'dump', 'verify'].includes(first)) continue;
       return `${part.trim()}: docket-journal has no command ${first ?? ''}`;
     }
+    if (program === 'docket') {
+      if (first !== undefined && ['stats', 'peek', 'kick', 'put', 'tail', 'dashboard'].includes(first)) continue;
+      return `${part.trim()}: docket has no command ${first ?? ''}`;
+    }
     if (program === 'apt-get' && first === 'install') continue;
     return `${part.trim()}: not a command the tests know`;
   }

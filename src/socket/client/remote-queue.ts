@@ -24,6 +24,7 @@ import {
   interpretPeek,
   interpretPut,
   interpretStatsTube,
+  interpretTubeList,
   type AddedJob,
   type PeekedJob,
   type RemoteAddOptions,
@@ -278,6 +279,13 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
   peek(id: number): Promise<PeekedJob<T> | undefined> {
     const bad = checkId(id);
     return bad ?? this.peekWith(`peek ${id}`);
+  }
+
+  /** Every tube the server has (`list-tubes`), this one or not. */
+  listTubes(): Promise<string[]> {
+    const conn = this.producer;
+    conn.text('list-tubes').end();
+    return conn.expect(interpretTubeList);
   }
 
   /** The server's record of a job by id (`stats-job`), or `undefined` if there is none. */

@@ -2,7 +2,7 @@ import type { QueueStats } from '../../queue-stats.js';
 import type { RemoteJob } from './remote-job.js';
 import { replyError } from './remote-job.js';
 import type { Interpret } from './connection.js';
-import { parseYamlMap } from './yaml-reader.js';
+import { parseYamlList, parseYamlMap } from './yaml-reader.js';
 import { ReplyCode } from './reply-parser.js';
 
 // The remote queue's result types, and how the replies of its producer-side commands
@@ -89,6 +89,11 @@ export const interpretStatsTube: Interpret<Map<string, string> | undefined> = (c
   if (code === ReplyCode.NotFound) return undefined;
   if (code !== ReplyCode.Ok || data === undefined) throw replyError(code, 'stats-tube', error);
   return parseYamlMap(data);
+};
+
+export const interpretTubeList: Interpret<string[]> = (code, _value, data, _context, error) => {
+  if (code !== ReplyCode.Ok || data === undefined) throw replyError(code, 'list-tubes', error);
+  return parseYamlList(data);
 };
 
 export const interpretPeek: Interpret<{ id: number; bytes: Buffer } | undefined> = (code, value, data, _context, error) => {
