@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../src/cli/main.js';
 import type { Io } from '../src/cli/commands.js';
 import { rawCodec } from '../src/codec.js';
+import { Queue } from '../src/queue.js';
 import { serve } from '../src/socket/server/server.js';
 import { connect } from '../src/socket/client/remote-queue.js';
 import { openRedisQueue } from '../src/redis/open.js';
@@ -34,8 +35,9 @@ async function docket(argv: string[], options: { input?: string | Buffer; signal
 
 const servers = [
   ['docket serve()', async () => {
-    // Tubes made on demand, with beanstalkd's retry policy (a release never buries).
-    const server = await serve({ port: 0, codec: rawCodec });
+    // Tubes made on demand have beanstalkd's unlimited attempts; `once` allows one, so
+    // anything that gives its job back with an attempt counted buries it.
+    const server = await serve({ port: 0, codec: rawCodec, queues: { once: new Queue<Uint8Array>({ name: 'once', retry: { attempts: 1 } }) } });
     return { url: `beanstalk://127.0.0.1:${server.port}`, stop: () => server.close() };
   }],
   ['beanstalkd', async () => {
@@ -100,7 +102,7 @@ for (const [label, start] of servers) {
       expect(JSON.parse((await docket(['stats', 'jobs', ...u(), '--json'])).out)).toMatchObject({ ready: 2, buried: 0 });
     });
 
-    it('tails jobs: prints each once, then releases them, or deletes them with --delete', async () => {
+    it('tails jobs: prints each once, then gives them back, or deletes them with --delete', async () => {
       for (const body of ['one', 'two', 'three']) await docket(['put', 'feed', ...u()], { input: body });
       const held = await docket(['tail', 'feed', ...u(), '--count', '3']);
       expect(held.out.split('\n').filter(Boolean).map((line) => line.replace(/^#\d+\s+/, ''))).toEqual(['one', 'two', 'three']);
@@ -110,7 +112,14 @@ for (const [label, start] of servers) {
       expect(JSON.parse((await docket(['stats', 'feed', ...u(), '--json'])).out)).toMatchObject({ ready: 0, reserved: 0 });
     });
 
-    it('tails until interrupted, releasing what it held', async () => {
+    it('gives held jobs back without using an attempt', async () => {
+      if (label === 'beanstalkd') return; // no attempt limit there to use up
+      await docket(['put', 'once', ...u()], { input: 'precious' });
+      expect((await docket(['tail', 'once', ...u(), '--count', '1'])).out).toMatch(/^#\d+\s+precious\n$/);
+      expect(JSON.parse((await docket(['stats', 'once', ...u(), '--json'])).out)).toMatchObject({ ready: 1, reserved: 0, buried: 0 });
+    });
+
+    it('tails until interrupted, giving back what it held', async () => {
       await docket(['put', 'live', ...u()], { input: 'first' });
       const controller = new AbortController();
       const tailing = docket(['tail', 'live', ...u()], { signal: controller.signal });
@@ -202,6 +211,8 @@ describe.skipIf(!hasRedis)('docket against Redis', () => {
       expect(JSON.parse((await docket(['stats', 'work', ...u, '--json'])).out)).toMatchObject({ ready: 1, buried: 1 });
       expect((await docket(['peek', 'buried', 'work', ...u])).out).toMatch(/^body\s+payload$/m);
       expect(JSON.parse((await docket(['kick', '5', 'work', ...u, '--json'])).out)).toEqual({ tube: 'work', kicked: 1 });
+      const refused = await docket(['tail', 'work', ...u]);
+      expect([refused.status, refused.err]).toEqual([2, expect.stringMatching(/tail on Redis needs --delete/)]);
       const tailed = await docket(['tail', 'work', ...u, '--delete', '--count', '2']);
       expect(tailed.out.split('\n').filter(Boolean).map((l) => l.replace(/^#\d+\s+/, '')).sort()).toEqual(['payload', 'second']);
       expect((await docket(['stats', ...u])).err).toMatch(/name the queue/);

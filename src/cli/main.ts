@@ -52,9 +52,9 @@ ${ADDRESS}`,
     help: `usage: docket tail [tube] [--delete] [--count N] [--timeout SECONDS] [--url URL] [--json]
 
 Reserves jobs as they arrive and prints each (one JSON line each with --json), until Ctrl-C.
-Without --delete the jobs are held and all released when the tail ends, so each is printed
-once (on a docket queue with a limited retry.attempts, a release uses up an attempt); with
---delete each is deleted once printed.
+With --delete each is deleted once printed. Without it the jobs are held and given back
+when the tail ends, without using an attempt, so each is printed once (beanstalkd protocol
+only: on Redis a give-back uses an attempt, so tail there needs --delete).
 
   --delete           delete each job after printing it
   --count N          stop after N jobs
