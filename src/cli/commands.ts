@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JobQueue, LeasedJob } from '../contract.js';
+import type { JobQueue } from '../contract.js';
 import { dashboard } from '../dashboard/handler.js';
 import type { DashboardJobStats } from '../dashboard/types.js';
 import { intFlag, stringFlag, UsageError, type ParsedArgs } from './args.js';
@@ -131,34 +131,32 @@ export const put: Command = async (args, io) => {
 
 /**
  * `tail [tube]`: reserves jobs as they come and prints each. With `--delete` each is deleted
- * once printed; otherwise they are held and all released when the tail ends (so each is
- * printed once, not reserved again at once).
+ * once printed. Otherwise they are held until the tail ends and given back by closing the
+ * connection, which the protocol does without counting an attempt (a `release` would count
+ * one on a docket queue with limited attempts); each is printed once. Redis has no uncounted
+ * give-back, so there `--delete` is required.
  */
 export const tail: Command = async (args, io) => {
   const [tube] = args.positionals;
   const remove = args.flags.has('delete');
   const limit = intFlag(args, 'count', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER);
   const idle = intFlag(args, 'timeout', 0, 0);
+  if (!remove && targetFrom(args).kind === 'redis') {
+    throw new UsageError('tail on Redis needs --delete: giving a job back there uses one of its attempts (docket peek shows a job without taking it)');
+  }
   return withQueue(args, tube, async (q) => {
-    const held = new Map<number, LeasedJob<Uint8Array>>();
-    let printed = 0;
-    try {
-      while (printed < limit && !io.signal.aborted) {
-        const job = await q.reserve({ signal: io.signal, timeout: idle === 0 ? undefined : idle * 1000 });
-        if (job === undefined) break;
-        const seen = held.has(job.id);
-        if (!seen) {
-          const body = showBody(job.data);
-          if (args.flags.has('json')) io.out(`${JSON.stringify({ id: job.id, body: body.encoding === 'utf8' ? body.text : Buffer.from(job.data).toString('base64'), encoding: body.encoding === 'utf8' ? 'utf8' : 'base64' })}\n`);
-          else io.out(`#${job.id}  ${body.encoding === 'utf8' ? body.text.replace(/\n$/, '') : `(hex) ${body.text}`}\n`);
-          printed++;
-        }
-        // A job seen before came back because its lease ran out: hold the new lease instead.
-        if (remove) await job.ack();
-        else held.set(job.id, job);
+    const printed = new Set<number>();
+    while (printed.size < limit && !io.signal.aborted) {
+      const job = await q.reserve({ signal: io.signal, timeout: idle === 0 ? undefined : idle * 1000 });
+      if (job === undefined) break;
+      // A job seen before came back because its lease ran out: it is held again, not printed again.
+      if (!printed.has(job.id)) {
+        printed.add(job.id);
+        const body = showBody(job.data);
+        if (args.flags.has('json')) io.out(`${JSON.stringify({ id: job.id, body: body.encoding === 'utf8' ? body.text : Buffer.from(job.data).toString('base64'), encoding: body.encoding === 'utf8' ? 'utf8' : 'base64' })}\n`);
+        else io.out(`#${job.id}  ${body.encoding === 'utf8' ? body.text.replace(/\n$/, '') : `(hex) ${body.text}`}\n`);
       }
-    } finally {
-      for (const job of held.values()) if (job.isCurrent) await job.release();
+      if (remove) await job.ack();
     }
     return 0;
   });
