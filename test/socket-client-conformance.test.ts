@@ -2,13 +2,13 @@
  * The client's behaviours as a suite over a server factory, run against a real
  * beanstalkd and against docket's own server: the same code must pass against both.
  */
-import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rawCodec } from '../src/codec.js';
 import { LeaseExpiredError } from '../src/errors.js';
 import { ProtocolError } from '../src/socket/client/errors.js';
 import { connect, type ConnectOptions, type RemoteJob, type RemoteQueue } from '../src/socket/client/remote-queue.js';
 import { requireBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
+import { Relay } from './helpers/relay.js';
 
 /** A server under test: where it listens and how to stop it. */
 export interface ServerUnderTest {
@@ -16,50 +16,6 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 export type ServerFactory = () => Promise<ServerUnderTest>;
-
-/**
- * A TCP relay to the server that a test can cut (every connection through it dies at
- * once, as when a network path fails) without stopping the server.
- */
-class Relay {
-  readonly sockets = new Set<net.Socket>();
-  private readonly server: net.Server;
-  port = 0;
-
-  constructor(target: number) {
-    this.server = net.createServer((client) => {
-      const upstream = net.connect({ host: '127.0.0.1', port: target });
-      this.sockets.add(client).add(upstream);
-      const drop = (): void => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-    return this;
-  }
-
-  /** Kills every relayed connection; new ones are accepted. */
-  cut(): void {
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 function until(predicate: () => boolean, timeout = 5000): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,42 +1,17 @@
 import type { Codec } from '../codec.js';
 import type { JobView } from '../contract.js';
-import type { AttemptError } from '../job.js';
+import type { AttemptError, JobSnapshot } from '../job.js';
+import type { QueueStats } from '../queue-stats.js';
 import type { DeadReason, JobState } from '../lifecycle.js';
 import { RedisReplyError } from './connection.js';
 
 // Script replies as the queue's types. Pure: no I/O.
 
-/** A job as Redis holds it: every field, read in one script call. */
-export interface RedisJobInfo<T> extends JobView<T> {
-  readonly state: JobState;
-  readonly priority: number;
-  /** Reservations that counted as attempts so far. */
-  readonly attemptsMade: number;
-  /** Attempts allowed before the job is dead-lettered (`Infinity`: unlimited). */
-  readonly maxAttempts: number;
-  /** Lease length, ms. */
-  readonly ttr: number;
-  /** Ms the job may wait before its first start (`Infinity`: forever). */
-  readonly ttl: number;
-  /** The delay last asked for, ms. */
-  readonly delay: number;
-  readonly dedupeId: string | undefined;
-  /** Redis server time, ms since the epoch. */
-  readonly createdOn: number;
-  /** When its latest attempt started. */
-  readonly processedOn: number | undefined;
-  /** When it was buried. */
-  readonly finishedOn: number | undefined;
-  /** Every failed attempt's error, oldest first. */
-  readonly errors: readonly AttemptError[];
-  readonly deadReason: DeadReason | undefined;
-  /** Times reserved (each one a fencing token), leases run out, released, buried, kicked. */
-  readonly reserves: number;
-  readonly timeouts: number;
-  readonly releases: number;
-  readonly buries: number;
-  readonly kicks: number;
-}
+/**
+ * A job as Redis holds it, read in one script call: the core job's fields (times are Redis
+ * server time) but the push `timeout`, which is the consuming process's, and `dueAt`.
+ */
+export type RedisJobInfo<T> = Readonly<Omit<JobSnapshot<T>, 'timeout' | 'dueAt'>>;
 
 /** A retained completed job (`keepCompleted`). */
 export interface CompletedJob<T> extends JobView<T> {
@@ -104,27 +79,14 @@ export function parseCompleted<T>(reply: unknown, codec: Codec<T>): CompletedJob
   };
 }
 
-/** The counts and counters of the stats script. */
-export interface RedisQueueStats {
-  name: string;
-  ready: number;
-  /** Ready jobs with priority below 1024. */
-  urgent: number;
-  delayed: number;
-  reserved: number;
-  buried: number;
-  isPaused: boolean;
-  /** Since the queue was first used, by every process. */
-  added: number;
-  completed: number;
-  /** Failed attempts (errors, timeouts, lost leases). */
-  failed: number;
-  retried: number;
-  /** Jobs buried, any reason. */
-  dead: number;
-  /** Leases that ran out (a worker died or hung). */
-  leaseTimeouts: number;
-}
+/**
+ * The queue's counts and counters, from Redis: the counters count since the queue was first
+ * used, by every process.
+ */
+export type RedisQueueStats = Pick<
+  QueueStats,
+  'name' | 'ready' | 'urgent' | 'delayed' | 'reserved' | 'buried' | 'isPaused' | 'added' | 'completed' | 'failed' | 'retried' | 'dead' | 'leaseTimeouts'
+>;
 
 export function parseStats(name: string, reply: unknown): RedisQueueStats {
   const n = (reply as unknown[]).map((value) => Number(value));
