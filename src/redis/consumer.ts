@@ -126,9 +126,17 @@ export class Consumer<T> {
   /** Queues an ack for the next round trip (batched with the next take). */
   ack(job: RedisJob<T>, result: unknown, done: PendingAck<T>['done']): void {
     this.acks.push({ job, result, done });
+    this.flushSoon();
+  }
+
+  /**
+   * Sends what is queued (acks, free slots) once the handlers that settle in the same
+   * stretch of microtasks have all settled: 64 no-op handlers then cost one take, not 64.
+   */
+  private flushSoon(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.flushQueued = false;
       if (!this.pumping) this.start();
       else if (this.blocked) void this.sendAcks();
@@ -360,7 +368,7 @@ export class Consumer<T> {
     if (!this.held.delete(job)) return;
     this.running--;
     if (this.held.size === 0) this.stopRenewing();
-    this.start();
+    this.flushSoon();
     this.checkSettled();
   }
 
