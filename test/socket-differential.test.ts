@@ -81,10 +81,10 @@ async function run(port: number, steps: Step[]): Promise<string[]> {
       if (reply.data !== undefined) {
         let data = reply.data.toString('latin1');
         if (line.startsWith('stats-job')) {
-          // Keep the reference keys; ids by index; age is wall-clock.
+          // Keep the reference keys; ids by index; age and time-left are wall-clock.
           data = data
             .split('\n')
-            .filter((row) => !row.startsWith('docket-') && !row.startsWith('age:'))
+            .filter((row) => !row.startsWith('docket-') && !row.startsWith('age:') && !row.startsWith('time-left:'))
             .map((row) => (row.startsWith('id: ') ? `id: ${toIndex(row.slice(4))}` : row))
             .join('\n');
           text = 'OK';
