@@ -44,6 +44,7 @@ export class DocketError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[brand] !== true) return false;
     // Subclasses carry a static `code`; the base class matches every docket error.
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` was asked about, a subclass included
     const code = (this as { code?: string }).code;
     return code === undefined || (value as DocketError).code === code;
   }

@@ -25,7 +25,7 @@ function promtoolSays(text: string): string {
   return run.status === 0 ? '' : `exit ${run.status}: ${run.stdout}${run.stderr}`;
 }
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });

@@ -10,7 +10,7 @@ import { Queue } from '../src/queue.js';
 import { dashboard } from '../src/dashboard/handler.js';
 import { listenHttp, type RunningHttp } from './helpers/dashboard.js';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });

@@ -44,7 +44,9 @@ describe('Heap removal with trackIndex', () => {
   it('removeAt removes exactly that item and returns it', () => {
     const heap = tracked();
     const items = Array.from({ length: 10 }, (_, i) => item(`k${i}`));
-    items.forEach((it, i) => heap.push(it, (i * 7) % 10));
+    items.forEach((it, i) => {
+      heap.push(it, (i * 7) % 10);
+    });
     const victim = items[4];
     expect(heap.removeAt(victim.index)).toBe(victim);
     expect(victim.index).toBe(-1);
@@ -116,7 +118,9 @@ describe('Heap removal with trackIndex', () => {
   it('keeps FIFO among equal keys after removals', () => {
     const heap = tracked();
     const items = Array.from({ length: 30 }, (_, i) => item(`i${i}`));
-    items.forEach((it, i) => heap.push(it, i % 2));
+    items.forEach((it, i) => {
+      heap.push(it, i % 2);
+    });
     for (const i of [0, 3, 7, 12, 13, 28]) heap.removeAt(items[i].index);
     const rest = Array.from({ length: 30 }, (_, i) => i).filter((i) => ![0, 3, 7, 12, 13, 28].includes(i));
     const expected = [...rest.filter((i) => i % 2 === 0), ...rest.filter((i) => i % 2 === 1)].map((i) => `i${i}`);
@@ -148,7 +152,9 @@ describe('Heap removal with trackIndex', () => {
   it('clear reports -1 for every item', () => {
     const heap = tracked();
     const items = Array.from({ length: 5 }, (_, i) => item(`i${i}`));
-    items.forEach((it, i) => heap.push(it, i));
+    items.forEach((it, i) => {
+      heap.push(it, i);
+    });
     heap.clear();
     expect(items.map((it) => it.index)).toEqual([-1, -1, -1, -1, -1]);
     expect(heap.size).toBe(0);

@@ -20,7 +20,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** The files `file` imports at run time (relative specifiers only: packages cannot cycle back). */
-export function runtimeImports(file: string, text: string): string[] {
+function runtimeImports(file: string, text: string): string[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const imports: string[] = [];
   for (const statement of source.statements) {
@@ -34,7 +34,7 @@ export function runtimeImports(file: string, text: string): string[] {
 }
 
 /** Every strongly connected group of more than one file (or a file importing itself), Tarjan's way. */
-export function cycles(graph: Map<string, string[]>): string[][] {
+function cycles(graph: Map<string, string[]>): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];

@@ -1,4 +1,4 @@
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionError } from '../src/socket/client/errors.js';

@@ -78,7 +78,9 @@ export function observeDurations(
       }),
     );
   }
-  return () => undo.forEach((fn) => fn());
+  return () => {
+    for (const fn of undo) fn();
+  };
 }
 
 function histogramSamples(histograms: ReadonlyMap<string, Histogram>): Sample[] {

@@ -27,7 +27,7 @@ export class NumberHeap {
   /** Adds a value. O(log n); O(1) when values arrive in ascending order. Throws a `RangeError` for `NaN`, which has no place in an order. */
   push(value: number): void {
     // `NaN` compares false with everything: once inside, it would corrupt the order silently.
-    if (value !== value) throw new RangeError('NumberHeap.push: NaN cannot be ordered');
+    if (Number.isNaN(value)) throw new RangeError('NumberHeap.push: NaN cannot be ordered');
     const values = this.values;
     let pos = this.length++;
     while (pos > 0) {

@@ -2,7 +2,7 @@ import { jsonCodec, type Codec } from '../codec.js';
 import { InvalidOptionError, JournalLockedError, StoreFailedError } from '../errors.js';
 import type { JobSnapshot } from '../job.js';
 import { JournalWriter, type SyncPolicy } from './writer.js';
-import { directoryOf, nodeFileSystem, type JournalFileSystem } from './file-system.js';
+import { directoryOf, nodeFileSystem, type JournalFileHandle, type JournalFileSystem } from './file-system.js';
 import { storedBody, type StoredJob } from './job-codec.js';
 import { Journal, type OpenReport } from './journal.js';
 import { encodeFileHeader, FILE_HEADER_SIZE } from './record.js';
@@ -171,7 +171,7 @@ async function openLocked<T>(
     truncated = damage;
   }
 
-  let handle;
+  let handle: JournalFileHandle;
   try {
     // Under 'always' a write must be durable before it is acknowledged: with O_DSYNC the
     // write itself is (one system call instead of write + fdatasync per batch).

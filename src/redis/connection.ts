@@ -81,7 +81,7 @@ export class RedisChannel {
   static of(target: RedisClientLike | RedisClusterLike, isCluster: boolean): RedisChannel {
     const send = isCluster
       ? (key: string, args: Argument[]) => (target as RedisClusterLike).sendCommand(key, false, args, BUFFERS)
-      : (key: string, args: Argument[]) => (target as RedisClientLike).sendCommand(args, BUFFERS);
+      : (_key: string, args: Argument[]) => (target as RedisClientLike).sendCommand(args, BUFFERS);
     return new RedisChannel(send, target, isCluster);
   }
 
