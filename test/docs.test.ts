@@ -118,6 +118,19 @@ describe('documentation links', () => {
     expect(broken).toEqual([]);
   });
 
+  it('speak of the project, not of how it was made', () => {
+    // Upstream bug references (beanstalkd#359, nodejs/node#4541) are fine; the project's own
+    // planning documents and tracker are not part of it.
+    const offending = pages.flatMap((page) =>
+      page.text
+        .split('\n')
+        .map((line, i) => ({ line, at: `${relative(root, page.path)}:${i + 1}` }))
+        .filter(({ line }) => /DESIGN\.md/.test(line) || /\b(the|an|this) issue\b|issues? (was|were) silent|\bhelpers? own/i.test(line))
+        .map(({ at, line }) => `${at}: ${line.trim()}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
   it('docs/errors.md has a row for every error code', () => {
     const errors = readFileSync(join(root, 'docs', 'errors.md'), 'utf8');
     const missing = Object.values(ErrorCode).filter((code) => !errors.includes(`| \`${code}\` |`));
@@ -145,12 +158,16 @@ function sourceOf(block: CodeBlock): string {
 
 /** Compiles every block in one program; returns the diagnostics per markdown file. */
 function typeCheck(tsBlocks: CodeBlock[]): Map<string, string[]> {
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
     },
-  });
+  );
   if (config === undefined) throw new Error('tsconfig.json could not be read');
   // Fragments may declare what they do not use; everything else is as strict as the project.
   const options: ts.CompilerOptions = { ...config.options, noUnusedLocals: false, moduleDetection: ts.ModuleDetectionKind.Force };
@@ -197,7 +214,10 @@ function checkShellLine(line: string, scripts: string[]): string | undefined {
   const command = line.replace(/#.*$/, '').trim();
   if (command === '') return undefined;
   for (const part of command.split(/&&|;/)) {
-    const words = part.trim().split(/\s+/).filter((word) => !/^[A-Z_]+=/.test(word)); // drop VAR=value
+    const words = part
+      .trim()
+      .split(/\s+/)
+      .filter((word) => !/^[A-Z_]+=/.test(word)); // drop VAR=value
     const [program, first, second] = words;
     if (program === 'npm') {
       if (first === 'run' && second !== undefined && scripts.includes(second)) continue;
