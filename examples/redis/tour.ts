@@ -21,7 +21,10 @@ function freePort(): Promise<number> {
 async function untilListening(port: number): Promise<void> {
   for (;;) {
     const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port }, () => (socket.destroy(), resolve(true)));
+      const socket = net.connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once('error', () => resolve(false));
     });
     if (up) return;

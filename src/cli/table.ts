@@ -21,6 +21,7 @@ export function formatFields(fields: ReadonlyArray<readonly [string, string | nu
 export function showBody(body: Uint8Array): { encoding: 'utf8' | 'hex'; text: string } {
   const text = new TextDecoder('utf-8', { fatal: false }).decode(body);
   // Replacement characters mean invalid UTF-8; control characters other than tab and newline would garble the terminal.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   const printable = !text.includes('\uFFFD') && !/[\u0000-\u0008\u000B-\u001F\u007F]/.test(text);
   return printable ? { encoding: 'utf8', text } : { encoding: 'hex', text: Buffer.from(body).toString('hex') };
 }
