@@ -53,9 +53,7 @@ export interface Suite {
 }
 
 /** What a case script prints as its last stdout line. */
-export type CaseResult =
-  | { value: number; extra?: Record<string, unknown> }
-  | { skip: string };
+export type CaseResult = { value: number; extra?: Record<string, unknown> } | { skip: string };
 
 // ---------------------------------------------------------------------------------------------
 // Helpers for case scripts.

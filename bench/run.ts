@@ -61,10 +61,7 @@ function parseOptions(argv: string[]): Options {
   return options;
 }
 
-type Outcome =
-  | { kind: 'value'; value: number; extra?: Record<string, unknown> }
-  | { kind: 'skip'; reason: string }
-  | { kind: 'error'; message: string };
+type Outcome = { kind: 'value'; value: number; extra?: Record<string, unknown> } | { kind: 'skip'; reason: string } | { kind: 'error'; message: string };
 
 /** Runs one subject in a fresh process and reads its last stdout line. */
 function runSubject(subject: Subject, timeoutMs: number): Promise<Outcome> {
@@ -188,7 +185,7 @@ function rowTable(row: Row, tallies: Map<Subject, Tally>): string[] {
 
 async function runSuite(name: string, options: Options): Promise<void> {
   const url = pathToFileURL(path.join(benchDir, 'suites', `${name}.ts`)).href;
-  const suite = (await import(url) as { default: Suite }).default;
+  const suite = ((await import(url)) as { default: Suite }).default;
   const tallies = new Map<Subject, Tally>();
   for (const row of suite.rows) for (const s of row.subjects) tallies.set(s, { values: [], flags: new Set() });
   const started = new Date();

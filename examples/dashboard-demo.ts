@@ -7,9 +7,17 @@ import { dashboard } from 'docket/dashboard';
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
 
-const emails = new Queue<{ to: string; template: string }>({ name: 'emails', concurrency: 4, retry: { attempts: 3, backoff: { type: 'exponential', delay: 500 } } });
+const emails = new Queue<{ to: string; template: string }>({
+  name: 'emails',
+  concurrency: 4,
+  retry: { attempts: 3, backoff: { type: 'exponential', delay: 500 } },
+});
 const thumbnails = new Queue<{ path: string; width: number }>({ name: 'thumbnails', concurrency: 2, retry: { attempts: 2 } });
-const webhooks = new Queue<{ url: string; event: string }>({ name: 'webhooks', concurrency: 3, retry: { attempts: 4, backoff: { type: 'fixed', delay: 1000 } } });
+const webhooks = new Queue<{ url: string; event: string }>({
+  name: 'webhooks',
+  concurrency: 3,
+  retry: { attempts: 4, backoff: { type: 'fixed', delay: 1000 } },
+});
 
 emails.process(async (job) => {
   await sleep(30 + Math.random() * 120);
@@ -32,11 +40,17 @@ const timers = [
   setInterval(() => {
     const burst = Math.random() < 0.1 ? 20 : 2;
     for (let i = 0; i < burst; i++) {
-      void emails.add({ to: pick(['ada@example.com', 'grace@example.com', 'alan@example.com', 'nobody@bounce.example']), template: pick(['welcome', 'receipt', 'reset']) }, { priority: pick([10, 1024, 1024, 2000]) });
+      void emails.add(
+        { to: pick(['ada@example.com', 'grace@example.com', 'alan@example.com', 'nobody@bounce.example']), template: pick(['welcome', 'receipt', 'reset']) },
+        { priority: pick([10, 1024, 1024, 2000]) },
+      );
     }
   }, 400),
   setInterval(() => {
-    void thumbnails.add({ path: `/uploads/${Math.floor(Math.random() * 1e6)}.jpg`, width: pick([160, 640, 1280, 8000]) }, { delay: pick([0, 0, 5000, 30_000]) });
+    void thumbnails.add(
+      { path: `/uploads/${Math.floor(Math.random() * 1e6)}.jpg`, width: pick([160, 640, 1280, 8000]) },
+      { delay: pick([0, 0, 5000, 30_000]) },
+    );
   }, 900),
   setInterval(() => {
     void webhooks.add({ url: pick(['https://hooks.example.com/orders', 'https://crm.example.com/events']), event: pick(['order.paid', 'user.created']) });

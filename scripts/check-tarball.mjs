@@ -33,13 +33,17 @@ function node(file, source, args = []) {
 // so a new bin cannot ship untried.
 const binSmoke = {
   'docket-journal': (run) => {
-    node('make-journal.mjs', `
+    node(
+      'make-journal.mjs',
+      `
       import { openQueue, journalOf } from 'docket/journal';
       const queue = await openQueue(process.argv[2]);
       await queue.add({ n: 1 });
       await queue.add({ n: 2 }, { delay: 60_000 });
       await journalOf(queue).close();
-    `, ['smoke.journal']);
+    `,
+      ['smoke.journal'],
+    );
     const verify = run(['verify', 'smoke.journal']);
     if (verify.status !== 0) fail(`docket-journal verify exited ${verify.status}: ${verify.stdout}${verify.stderr}`);
     const stats = run(['stats', 'smoke.journal', '--json']);
@@ -53,7 +57,8 @@ const binSmoke = {
     if (help.status !== 0 || !help.stdout.startsWith('usage: docket stats')) fail(`docket stats --help exited ${help.status}: ${help.stdout}${help.stderr}`);
     // No server in the scratch project: a refused address must be named, with status 1.
     const refused = run(['stats', '--url', 'beanstalk://127.0.0.1:1']);
-    if (refused.status !== 1 || !refused.stderr.includes('cannot connect to 127.0.0.1:1')) fail(`docket stats against a closed port exited ${refused.status}: ${refused.stderr}`);
+    if (refused.status !== 1 || !refused.stderr.includes('cannot connect to 127.0.0.1:1'))
+      fail(`docket stats against a closed port exited ${refused.status}: ${refused.stderr}`);
     return 'help ok, a refused address named';
   },
 };
@@ -64,7 +69,9 @@ try {
   const packOutput = npm(['pack', '--json', '--pack-destination', scratch], root);
   const [packed] = JSON.parse(packOutput.slice(packOutput.search(/^\[$/m)));
   const files = packed.files.map((file) => file.path);
-  console.log(`tarball ${packed.filename}: ${(packed.size / 1024).toFixed(1)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${files.length} files`);
+  console.log(
+    `tarball ${packed.filename}: ${(packed.size / 1024).toFixed(1)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KiB unpacked, ${files.length} files`,
+  );
   const unexpected = files.filter((path) => !/^dist\/.+\.(?:c?js|d\.c?ts)$/.test(path) && !['package.json', 'README.md', 'LICENSE'].includes(path));
   if (unexpected.length > 0) fail(`the tarball carries files nobody imports: ${unexpected.join(', ')}`);
 
@@ -81,21 +88,27 @@ try {
 
   const subpaths = Object.keys(manifest.exports).map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
   const esm = JSON.parse(
-    node('imports.mjs', `
+    node(
+      'imports.mjs',
+      `
       const out = {};
       for (const spec of ${JSON.stringify(subpaths)}) {
         const mod = spec.endsWith('.json') ? await import(spec, { with: { type: 'json' } }) : await import(spec);
         out[spec] = Object.keys(mod).filter((name) => name !== 'default' || spec.endsWith('.json')).sort();
       }
       console.log(JSON.stringify(out));
-    `),
+    `,
+    ),
   );
   const cjs = JSON.parse(
-    node('requires.cjs', `
+    node(
+      'requires.cjs',
+      `
       const out = {};
       for (const spec of ${JSON.stringify(subpaths)}) out[spec] = spec.endsWith('.json') ? ['default'] : Object.keys(require(spec)).sort();
       console.log(JSON.stringify(out));
-    `),
+    `,
+    ),
   );
   for (const spec of subpaths) {
     if (esm[spec].length === 0) fail(`import('${spec}') has no exports`);
@@ -108,7 +121,8 @@ try {
   for (const bin of Object.keys(manifest.bin ?? {})) {
     const smoke = binSmoke[bin];
     if (smoke === undefined) fail(`bin ${bin} has no smoke run in scripts/check-tarball.mjs`);
-    const run = (args) => spawnSync(join(scratch, 'project', 'node_modules', '.bin', bin), args, { cwd: join(scratch, 'project'), encoding: 'utf8', timeout: 60_000 });
+    const run = (args) =>
+      spawnSync(join(scratch, 'project', 'node_modules', '.bin', bin), args, { cwd: join(scratch, 'project'), encoding: 'utf8', timeout: 60_000 });
     console.log(`  bin ${bin}: ${smoke(run)}`);
   }
   console.log('check-tarball: the installed tarball works');

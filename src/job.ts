@@ -294,8 +294,13 @@ export class JobRecord<T> implements Job<T> {
     const epoch = shared.epoch;
     // Times are stored relative to the epoch: share it only where that round-trips exactly.
     const config =
-      s.maxAttempts === shared.maxAttempts && s.ttr === shared.ttr && s.timeout === shared.timeout && s.ttl === shared.ttl &&
-      roundTrips(epoch, s.createdOn) && roundTrips(epoch, s.processedOn) && roundTrips(epoch, s.finishedOn)
+      s.maxAttempts === shared.maxAttempts &&
+      s.ttr === shared.ttr &&
+      s.timeout === shared.timeout &&
+      s.ttl === shared.ttl &&
+      roundTrips(epoch, s.createdOn) &&
+      roundTrips(epoch, s.processedOn) &&
+      roundTrips(epoch, s.finishedOn)
         ? shared
         : { queueName: shared.queueName, epoch: 0, maxAttempts: s.maxAttempts, ttr: s.ttr, timeout: s.timeout, ttl: s.ttl };
     const job = new JobRecord(s.id, s.data, config, s.priority, s.createdOn);
@@ -306,8 +311,15 @@ export class JobRecord<T> implements Job<T> {
     job.finishedOn = s.finishedOn;
     const uncounted = s.reserves - s.attemptsMade;
     if (
-      s.delay !== 0 || s.dedupeId !== undefined || s.errors.length !== 0 || s.deadReason !== undefined ||
-      s.timeouts !== 0 || s.releases !== 0 || s.buries !== 0 || s.kicks !== 0 || uncounted !== 0
+      s.delay !== 0 ||
+      s.dedupeId !== undefined ||
+      s.errors.length !== 0 ||
+      s.deadReason !== undefined ||
+      s.timeouts !== 0 ||
+      s.releases !== 0 ||
+      s.buries !== 0 ||
+      s.kicks !== 0 ||
+      uncounted !== 0
     ) {
       job.extra = {
         delay: s.delay,

@@ -57,7 +57,16 @@ export function nextState(from: JobState | 'new', event: JobEvent): NextState {
       to = event === 'delay' ? 'delayed' : event === 'ready' ? 'ready' : event === 'bury' ? 'buried' : undefined;
       break;
     case 'delayed':
-      to = event === 'ready' || event === 'kick' ? 'ready' : event === 'reserve' ? 'reserved' : event === 'bury' ? 'buried' : event === 'remove' ? 'done' : undefined;
+      to =
+        event === 'ready' || event === 'kick'
+          ? 'ready'
+          : event === 'reserve'
+            ? 'reserved'
+            : event === 'bury'
+              ? 'buried'
+              : event === 'remove'
+                ? 'done'
+                : undefined;
       break;
     case 'ready':
       to = event === 'reserve' ? 'reserved' : event === 'bury' ? 'buried' : event === 'remove' ? 'done' : event === 'delay' ? 'delayed' : undefined;

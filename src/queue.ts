@@ -73,7 +73,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     super();
     this.opts = resolveOptions(options);
     this.concurrencyLimit = this.opts.concurrency;
-    this.jobConfig = { queueName: this.opts.name, epoch: this.opts.clock.now(), maxAttempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout, ttl: Infinity };
+    this.jobConfig = {
+      queueName: this.opts.name,
+      epoch: this.opts.clock.now(),
+      maxAttempts: this.opts.attempts,
+      ttr: this.opts.ttr,
+      timeout: this.opts.timeout,
+      ttl: Infinity,
+    };
     this.table = new JobTable<T>(this.opts.clock, {
       store: this.opts.store,
       onReady: (job) => {
@@ -103,7 +110,13 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
         },
         report: (error) => this.report(error),
       },
-      { backoff: this.opts.backoff, retryIf: this.opts.retryIf, random: this.opts.random, onDead: this.opts.onDead, deadLetterQueue: this.opts.deadLetterQueue },
+      {
+        backoff: this.opts.backoff,
+        retryIf: this.opts.retryIf,
+        random: this.opts.random,
+        onDead: this.opts.onDead,
+        deadLetterQueue: this.opts.deadLetterQueue,
+      },
     );
     this.admission = new Admission<T>({
       assertOpen: () => this.assertOpen(),
@@ -653,7 +666,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     if (job.processedOn === undefined) this.counters.waitTimes.record(now - job.createdOn - job.delay);
     job.attemptsMade++;
     job.processedOn = now;
-    const length = push ? job.timeout : ttr ?? job.ttr;
+    const length = push ? job.timeout : (ttr ?? job.ttr);
     const stored = this.table.move(job, 'reserve', length === Infinity ? Infinity : now + length);
     const lease = new ReservedJob(job, this.host, push, length);
     job.current = lease;

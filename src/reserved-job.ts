@@ -127,5 +127,4 @@ export class ReservedJob<T> implements JobContext {
   abort(reason: Error): void {
     if (this.controller !== undefined && !this.controller.signal.aborted) this.controller.abort(reason);
   }
-
 }

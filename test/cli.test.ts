@@ -34,16 +34,22 @@ async function docket(argv: string[], options: { input?: string | Buffer; signal
 }
 
 const servers = [
-  ['docket serve()', async () => {
-    // Tubes made on demand have beanstalkd's unlimited attempts; `once` allows one, so
-    // anything that gives its job back with an attempt counted buries it.
-    const server = await serve({ port: 0, codec: rawCodec, queues: { once: new Queue<Uint8Array>({ name: 'once', retry: { attempts: 1 } }) } });
-    return { url: `beanstalk://127.0.0.1:${server.port}`, stop: () => server.close() };
-  }],
-  ['beanstalkd', async () => {
-    const bs = await startBeanstalkd();
-    return { url: `beanstalk://127.0.0.1:${bs.port}`, stop: () => bs.stop() };
-  }],
+  [
+    'docket serve()',
+    async () => {
+      // Tubes made on demand have beanstalkd's unlimited attempts; `once` allows one, so
+      // anything that gives its job back with an attempt counted buries it.
+      const server = await serve({ port: 0, codec: rawCodec, queues: { once: new Queue<Uint8Array>({ name: 'once', retry: { attempts: 1 } }) } });
+      return { url: `beanstalk://127.0.0.1:${server.port}`, stop: () => server.close() };
+    },
+  ],
+  [
+    'beanstalkd',
+    async () => {
+      const bs = await startBeanstalkd();
+      return { url: `beanstalk://127.0.0.1:${bs.port}`, stop: () => bs.stop() };
+    },
+  ],
 ] as const;
 
 for (const [label, start] of servers) {
@@ -105,10 +111,20 @@ for (const [label, start] of servers) {
     it('tails jobs: prints each once, then gives them back, or deletes them with --delete', async () => {
       for (const body of ['one', 'two', 'three']) await docket(['put', 'feed', ...u()], { input: body });
       const held = await docket(['tail', 'feed', ...u(), '--count', '3']);
-      expect(held.out.split('\n').filter(Boolean).map((line) => line.replace(/^#\d+\s+/, ''))).toEqual(['one', 'two', 'three']);
+      expect(
+        held.out
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.replace(/^#\d+\s+/, '')),
+      ).toEqual(['one', 'two', 'three']);
       expect(JSON.parse((await docket(['stats', 'feed', ...u(), '--json'])).out)).toMatchObject({ ready: 3, reserved: 0 });
       const deleted = await docket(['tail', 'feed', ...u(), '--delete', '--json', '--timeout', '1']);
-      expect(deleted.out.trim().split('\n').map((line) => (JSON.parse(line) as { body: string }).body)).toEqual(['one', 'two', 'three']);
+      expect(
+        deleted.out
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { body: string }).body),
+      ).toEqual(['one', 'two', 'three']);
       expect(JSON.parse((await docket(['stats', 'feed', ...u(), '--json'])).out)).toMatchObject({ ready: 0, reserved: 0 });
     });
 
@@ -172,9 +188,15 @@ describe('errors and help', () => {
   });
 
   it('explains a wrong command line with the usage, and has --help for each command', async () => {
-    expect(await docket(['kick', 'lots'])).toMatchObject({ status: 2, err: expect.stringMatching(/kick how many: a whole number, got "lots"\nusage: docket kick N/) });
+    expect(await docket(['kick', 'lots'])).toMatchObject({
+      status: 2,
+      err: expect.stringMatching(/kick how many: a whole number, got "lots"\nusage: docket kick N/),
+    });
     expect(await docket(['frobnicate'])).toMatchObject({ status: 2, err: expect.stringMatching(/unknown command "frobnicate"/) });
-    expect(await docket(['put', '--priority', '-1'], { input: 'x' })).toMatchObject({ status: 2, err: expect.stringMatching(/--priority must be a whole number/) });
+    expect(await docket(['put', '--priority', '-1'], { input: 'x' })).toMatchObject({
+      status: 2,
+      err: expect.stringMatching(/--priority must be a whole number/),
+    });
     expect(await docket(['tail', '--count'])).toMatchObject({ status: 2, err: expect.stringMatching(/--count needs a value/) });
     for (const command of ['stats', 'peek', 'kick', 'put', 'tail', 'dashboard']) {
       const help = await docket([command, '--help']);
@@ -214,7 +236,13 @@ describe.skipIf(!hasRedis)('docket against Redis', () => {
       const refused = await docket(['tail', 'work', ...u]);
       expect([refused.status, refused.err]).toEqual([2, expect.stringMatching(/tail on Redis needs --delete/)]);
       const tailed = await docket(['tail', 'work', ...u, '--delete', '--count', '2']);
-      expect(tailed.out.split('\n').filter(Boolean).map((l) => l.replace(/^#\d+\s+/, '')).sort()).toEqual(['payload', 'second']);
+      expect(
+        tailed.out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.replace(/^#\d+\s+/, ''))
+          .sort(),
+      ).toEqual(['payload', 'second']);
       expect((await docket(['stats', ...u])).err).toMatch(/name the queue/);
     } finally {
       await redis.stop();

@@ -127,7 +127,10 @@ describe('a job', () => {
     expect(body.payload).toEqual({ kind: 'json', text: '{\n  "user": 7\n}', truncated: false });
     expect(body.options).toMatchObject({ priority: 5, ttr: 30_000, timeout: null });
     expect(body.attempts).toMatchObject({ made: 2, max: 2, buries: 1 });
-    expect(body.errors.map((e) => [e.attempt, e.message])).toEqual([[1, 'first failure'], [2, 'second failure']]);
+    expect(body.errors.map((e) => [e.attempt, e.message])).toEqual([
+      [1, 'first failure'],
+      [2, 'second failure'],
+    ]);
     expect(body.errors[1].stack).toMatch(/Error: second failure\n\s+at /);
     expect(body.timeline.map((t) => t.what)).toEqual(expect.arrayContaining(['created', 'attempt 1 failed: Error: first failure', 'buried (failed)']));
   });

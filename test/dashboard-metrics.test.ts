@@ -16,7 +16,11 @@ import { prometheusText } from '../src/dashboard/prometheus-text.js';
 import { startDashboard } from './helpers/dashboard.js';
 import { requireBinary } from './helpers/system-binary.js';
 
-const promtool = requireBinary({ name: 'promtool', install: 'apt-get install -y --no-install-recommends prometheus', skipped: "the check of /metrics by Prometheus' own parser" });
+const promtool = requireBinary({
+  name: 'promtool',
+  install: 'apt-get install -y --no-install-recommends prometheus',
+  skipped: "the check of /metrics by Prometheus' own parser",
+});
 
 /** What `promtool check metrics` (Prometheus' text parser and linter) says about `text`: empty when it is valid. */
 function promtoolSays(text: string): string {
@@ -32,7 +36,8 @@ afterEach(async () => {
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*)?\})? (\S+)$/;
+const SAMPLE =
+  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*)?\})? (\S+)$/;
 
 /**
  * The text format's rules (exposition_formats.md, text format details): HELP and TYPE once per
@@ -111,7 +116,10 @@ function flatten(text: string): Map<string, number> {
       ([, key, raw]) => `${key}=${raw.replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c))}`,
     );
     // Sorted: prom-client writes `le` first, we write it last.
-    out.set(`${name}{${pairs.sort((a, b) => (a.startsWith('le=') ? 1 : b.startsWith('le=') ? -1 : a.localeCompare(b))).join(',')}}`, value === '+Inf' ? Infinity : Number(value));
+    out.set(
+      `${name}{${pairs.sort((a, b) => (a.startsWith('le=') ? 1 : b.startsWith('le=') ? -1 : a.localeCompare(b))).join(',')}}`,
+      value === '+Inf' ? Infinity : Number(value),
+    );
   }
   return out;
 }
@@ -184,7 +192,7 @@ describe('queueMetrics', () => {
     expect(prometheusText([{ name: 'x', help: 'a\\b\nc', type: 'gauge', samples: [] }])).toBe('# HELP x a\\\\b\\nc\n# TYPE x gauge\n');
   });
 
-  it('reports a beanstalkd tube\'s counts, and no totals it cannot know', async () => {
+  it("reports a beanstalkd tube's counts, and no totals it cannot know", async () => {
     const local = new Queue<string>({ name: 'remote' });
     const server = await serve({ port: 0, queues: { remote: local } });
     cleanups.push(() => server.close());
@@ -231,4 +239,3 @@ describe('prom-client', () => {
     expect((await registry.metrics()).trim()).toBe('');
   });
 });
-

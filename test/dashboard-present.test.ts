@@ -30,9 +30,16 @@ describe('jobs', () => {
   });
 
   it('fills a remote job from the server record, with times made absolute', () => {
-    const job = withServerRecord({ id: 9, data: 'x' }, { state: 'delayed', priority: 7, age: 2000, delay: 5000, ttr: 1000, timeLeft: 3000, reserves: 0, timeouts: 0, releases: 0, buries: 0, kicks: 1 }, 10_000);
+    const job = withServerRecord(
+      { id: 9, data: 'x' },
+      { state: 'delayed', priority: 7, age: 2000, delay: 5000, ttr: 1000, timeLeft: 3000, reserves: 0, timeouts: 0, releases: 0, buries: 0, kicks: 1 },
+      10_000,
+    );
     expect(job).toMatchObject({ state: 'delayed', priority: 7, createdOn: 8000, dueAt: 13_000, kicks: 1 });
-    expect(detail(job, undefined).timeline).toEqual([{ at: 8000, what: 'created' }, { at: 13_000, what: 'due' }]);
+    expect(detail(job, undefined).timeline).toEqual([
+      { at: 8000, what: 'created' },
+      { at: 13_000, what: 'due' },
+    ]);
   });
 });
 

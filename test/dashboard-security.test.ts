@@ -98,7 +98,7 @@ describe('authorize', () => {
     expect((await fetch(new URL('metrics', d.url))).status).toBe(403);
     expect((await fetch(new URL('api/queues', d.url), { headers: { 'x-user': 'ops' } })).status).toBe(200);
     const html = await (await fetch(d.url, { headers: { 'x-user': 'ops' } })).text();
-    const token = /name="docket-token" content="([^"]+)"/.exec(html)?.[1] ?? "";
+    const token = /name="docket-token" content="([^"]+)"/.exec(html)?.[1] ?? '';
     const act = (role: string): Promise<Response> =>
       fetch(new URL(`api/queues/mail/jobs/${id}/redrive`, d.url), {
         method: 'POST',

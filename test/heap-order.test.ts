@@ -22,7 +22,12 @@ describe('Heap order', () => {
     const keys = [5, 3, 9, 1, 7, 2, 8, 0, 6, 4];
     for (const key of keys) heap.push(`k${key}`, key);
     expect(heap.size).toBe(10);
-    expect(drain(heap)).toEqual(keys.slice().sort((a, b) => a - b).map((k) => `k${k}`));
+    expect(drain(heap)).toEqual(
+      keys
+        .slice()
+        .sort((a, b) => a - b)
+        .map((k) => `k${k}`),
+    );
     expect(heap.size).toBe(0);
   });
 
@@ -51,7 +56,9 @@ describe('Heap order', () => {
     for (let i = 0; i < 20; i++) heap.push(`p${i % 3}-${i}`, i % 3);
     const out = drain(heap);
     const expected = [0, 1, 2].flatMap((p) =>
-      Array.from({ length: 20 }, (_, i) => i).filter((i) => i % 3 === p).map((i) => `p${p}-${i}`),
+      Array.from({ length: 20 }, (_, i) => i)
+        .filter((i) => i % 3 === p)
+        .map((i) => `p${p}-${i}`),
     );
     expect(out).toEqual(expected);
   });

@@ -8,11 +8,7 @@ interface Handle {
   index: number;
 }
 
-type Op =
-  | { kind: 'push'; key: number }
-  | { kind: 'pop' }
-  | { kind: 'peek' }
-  | { kind: 'remove'; pick: number };
+type Op = { kind: 'push'; key: number } | { kind: 'pop' } | { kind: 'peek' } | { kind: 'remove'; pick: number };
 
 // Few distinct keys so that ties (and so stability) are exercised constantly.
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -84,7 +80,10 @@ function run(ops: Op[]): void {
 
 describe('Heap against a sorted-array model', () => {
   it('matches on random push / pop / peek / removeAt sequences', () => {
-    fc.assert(fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => run(ops)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 300 }), (ops) => run(ops)),
+      { numRuns: 300 },
+    );
   });
 
   it('matches on long push-heavy sequences', () => {

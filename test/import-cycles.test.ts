@@ -84,7 +84,23 @@ describe('import graph of src/', () => {
     const c = '/x/c.ts';
     expect(runtimeImports(a, "import type { B } from './b.js';\nexport type { C } from './c.js';\nimport { c } from './c.js';")).toEqual([c]);
     expect(runtimeImports(a, "import { type B } from './b.js';")).toEqual([b]); // kept by verbatimModuleSyntax
-    expect(cycles(new Map([[a, [b]], [b, [c]], [c, [a]]]))).toEqual([[a, b, c]]);
-    expect(cycles(new Map([[a, [b]], [b, []], [c, [c]]]))).toEqual([[c]]);
+    expect(
+      cycles(
+        new Map([
+          [a, [b]],
+          [b, [c]],
+          [c, [a]],
+        ]),
+      ),
+    ).toEqual([[a, b, c]]);
+    expect(
+      cycles(
+        new Map([
+          [a, [b]],
+          [b, []],
+          [c, [c]],
+        ]),
+      ),
+    ).toEqual([[c]]);
   });
 });

@@ -51,7 +51,10 @@ describe('inspecting a journal', () => {
     expect(stats.code).toBe(0);
     expect(JSON.parse(stats.stdout)).toMatchObject({ header: 'ok', liveJobs: 3, states: { ready: 1, delayed: 1, buried: 1 } });
     const dump = await run('dump', file);
-    const jobs = dump.stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; data: unknown; state: string });
+    const jobs = dump.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: number; data: unknown; state: string });
     expect(jobs.map((j) => j.id).sort()).toEqual([...ids].sort());
     expect(jobs.find((j) => j.id === ids[0])).toMatchObject({ state: 'buried', data: { n: 1 } });
     expect((await run('verify', file)).code).toBe(0);

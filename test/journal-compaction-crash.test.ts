@@ -121,7 +121,13 @@ describe.each(['always', 'never'] as const)('a crash at any step of a compaction
     await journal.close();
     for (const image of images) await reopenAndCheck(image, options);
     await reopenAndCheck({ fs: end, kind: 'kill', at: 'the end', ledger }, options);
-    for (const step of ['open q.journal.compact', 'write q.journal.compact', 'datasync q.journal.compact', 'rename q.journal.compact', 'syncDirectory docket-memory']) {
+    for (const step of [
+      'open q.journal.compact',
+      'write q.journal.compact',
+      'datasync q.journal.compact',
+      'rename q.journal.compact',
+      'syncDirectory docket-memory',
+    ]) {
       expect([...steps], `crash images taken at ${step}`).toContain(step);
     }
   });

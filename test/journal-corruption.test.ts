@@ -21,7 +21,6 @@ let dir: string;
 let file: string;
 beforeEach(() => ({ dir, file } = journal));
 
-
 /** Writes a journal with puts, updates and deletes of `count` jobs; returns its bytes. */
 async function makeJournal(count: number, payload = 'x'): Promise<Uint8Array> {
   const q = await openQueue<{ n: number; s: string }>(file, { retry: { attempts: 3 } });
@@ -84,10 +83,12 @@ function expected(bytes: Uint8Array, end: number): Map<number, Omit<JobSnapshot<
 }
 
 function strip(map: Map<number, unknown>): Map<number, unknown> {
-  return new Map([...map].map(([id, snapshot]) => {
-    const { data, ...fields } = snapshot as JobSnapshot<unknown>;
-    return [id, fields];
-  }));
+  return new Map(
+    [...map].map(([id, snapshot]) => {
+      const { data, ...fields } = snapshot as JobSnapshot<unknown>;
+      return [id, fields];
+    }),
+  );
 }
 
 describe('torn writes', () => {

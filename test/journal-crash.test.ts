@@ -26,7 +26,18 @@ afterEach(() => {
   dir = undefined;
 });
 
-type Line = { op?: string; jobs?: Array<[number, string]>; total?: number; message?: string; s?: string; a?: string; id?: number; r?: number; k?: number; c?: number };
+type Line = {
+  op?: string;
+  jobs?: Array<[number, string]>;
+  total?: number;
+  message?: string;
+  s?: string;
+  a?: string;
+  id?: number;
+  r?: number;
+  k?: number;
+  c?: number;
+};
 
 interface Ledger {
   /** Acknowledged adds (and jobs a restart showed were stored): key -> id. */
@@ -76,8 +87,17 @@ function checkRestored(ledger: Ledger, jobs: Array<[number, string]>, buckets: B
   }
 }
 
-async function runRound(file: string, [sync, slack, pad, backlog]: Config, round: number, killAfter: number, ledger: Ledger, buckets: Buckets): Promise<{ compactions: number; acks: number; adds: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file, sync, String(slack), String(pad), String(backlog), String(round)], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function runRound(
+  file: string,
+  [sync, slack, pad, backlog]: Config,
+  round: number,
+  killAfter: number,
+  ledger: Ledger,
+  buckets: Buckets,
+): Promise<{ compactions: number; acks: number; adds: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, file, sync, String(slack), String(pad), String(backlog), String(round)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.push(child);
   // 'close', not 'exit': only then has every line the child wrote been read.
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -145,32 +165,36 @@ describe('kill -9 restarts on one journal', () => {
     ['always', 4 * 1024, 64, 100, 10],
     // Large jobs and a short backlog: the file outgrows twice the live data plus 4 MiB often.
     ['interval', 4 * 1024 * 1024, 32_000, 10, 6],
-  ])('sync %s, compactionSlack %i: no acknowledged add lost, no acknowledged ack back, ids kept', async (...config) => {
-    const [, slack, , , restarts] = config;
-    dir = mkdtempSync(join(tmpdir(), 'docket-crash-'));
-    const file = join(dir, 'q.journal');
-    const random = seededRandom(slack + restarts);
-    const ledger: Ledger = { live: new Map(), acking: new Set(), gone: new Set(), started: new Set(), ids: new Map() };
-    const buckets: Buckets = { lost: [], resurrected: [], phantom: [], moved: [] };
-    const totals = { compactions: 0, acks: 0, adds: 0 };
-    let survivors = 0;
-    const firstSeen = new Map<string, number>();
-    for (let round = 0; round <= restarts; round++) {
-      const counts = await runRound(file, config, round, 150 + Math.floor(random() * 250), ledger, buckets);
-      totals.compactions += counts.compactions;
-      totals.acks += counts.acks;
-      totals.adds += counts.adds;
-      for (const key of ledger.live.keys()) if (!firstSeen.has(key)) firstSeen.set(key, round);
-    }
-    // One more start, only to read what the last kill left.
-    await runRound(file, config, restarts + 1, 0, ledger, buckets);
-    for (const [key, round] of firstSeen) if (ledger.live.has(key) && round <= restarts - 3) survivors++;
+  ])(
+    'sync %s, compactionSlack %i: no acknowledged add lost, no acknowledged ack back, ids kept',
+    async (...config) => {
+      const [, slack, , , restarts] = config;
+      dir = mkdtempSync(join(tmpdir(), 'docket-crash-'));
+      const file = join(dir, 'q.journal');
+      const random = seededRandom(slack + restarts);
+      const ledger: Ledger = { live: new Map(), acking: new Set(), gone: new Set(), started: new Set(), ids: new Map() };
+      const buckets: Buckets = { lost: [], resurrected: [], phantom: [], moved: [] };
+      const totals = { compactions: 0, acks: 0, adds: 0 };
+      let survivors = 0;
+      const firstSeen = new Map<string, number>();
+      for (let round = 0; round <= restarts; round++) {
+        const counts = await runRound(file, config, round, 150 + Math.floor(random() * 250), ledger, buckets);
+        totals.compactions += counts.compactions;
+        totals.acks += counts.acks;
+        totals.adds += counts.adds;
+        for (const key of ledger.live.keys()) if (!firstSeen.has(key)) firstSeen.set(key, round);
+      }
+      // One more start, only to read what the last kill left.
+      await runRound(file, config, restarts + 1, 0, ledger, buckets);
+      for (const [key, round] of firstSeen) if (ledger.live.has(key) && round <= restarts - 3) survivors++;
 
-    expect(buckets).toEqual({ lost: [], resurrected: [], phantom: [], moved: [] });
-    // The run exercised what it claims to.
-    expect(totals.adds).toBeGreaterThan(restarts * 50);
-    expect(totals.acks).toBeGreaterThan(restarts * 30);
-    expect(totals.compactions, 'compactions').toBeGreaterThanOrEqual(slack < 65536 ? restarts / 2 : 1);
-    expect(survivors, 'jobs that lived through at least three restarts').toBeGreaterThan(10);
-  }, 120_000);
+      expect(buckets).toEqual({ lost: [], resurrected: [], phantom: [], moved: [] });
+      // The run exercised what it claims to.
+      expect(totals.adds).toBeGreaterThan(restarts * 50);
+      expect(totals.acks).toBeGreaterThan(restarts * 30);
+      expect(totals.compactions, 'compactions').toBeGreaterThanOrEqual(slack < 65536 ? restarts / 2 : 1);
+      expect(survivors, 'jobs that lived through at least three restarts').toBeGreaterThan(10);
+    },
+    120_000,
+  );
 });

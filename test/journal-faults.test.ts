@@ -2,7 +2,15 @@ import { constants, copyFileSync, readdirSync, readFileSync, readlinkSync, realp
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreFailedError } from '../src/errors.js';
-import { FaultyFileSystem, journalOf, nodeFileSystem, openQueue, type JournalFileHandle, type JournalFileSystem, type JournalOpenOptions } from '../src/journal/index.js';
+import {
+  FaultyFileSystem,
+  journalOf,
+  nodeFileSystem,
+  openQueue,
+  type JournalFileHandle,
+  type JournalFileSystem,
+  type JournalOpenOptions,
+} from '../src/journal/index.js';
 import { useJournalDir } from './helpers/journal.js';
 import type { Queue } from '../src/queue.js';
 
@@ -187,7 +195,11 @@ describe('preallocation under sync always', () => {
     const jobs = await Promise.all(Array.from({ length: 10 }, (_, i) => q.add(`job ${i}`)));
     const size = journalOf(q)!.stats().size;
     expect(statSync(file).size).toBeGreaterThan(size);
-    expect(readFileSync(file).subarray(size).every((byte) => byte === 0)).toBe(true);
+    expect(
+      readFileSync(file)
+        .subarray(size)
+        .every((byte) => byte === 0),
+    ).toBe(true);
     // What a crash now leaves behind: the file as it is, zeros and all.
     const crashed = join(dir, 'crashed.journal');
     copyFileSync(file, crashed);

@@ -45,7 +45,10 @@ describe('job ids', () => {
       seen.set(job.id, data);
     };
     for (let i = 0; i < 20; i++) await add(i % 3 === 0 ? qb : qa, `first ${i}`);
-    for (const order of [['a', 'b'], ['b', 'a']]) {
+    for (const order of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ]) {
       await crash(qa, qb);
       for (const name of order) {
         if (name === 'a') qa = journal.track(await openQueue<string>(a));

@@ -48,7 +48,12 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('ack' as const, 'fail' as const), pick: fc.nat() }) },
   fc.record({ kind: fc.constantFrom('kickJob' as const, 'remove' as const, 'touch' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), delay: fc.constantFrom(0, 2000), priority: fc.option(priority, { nil: undefined }) }),
-  fc.record({ kind: fc.constant('bury' as const), pick: fc.nat(), reason: fc.option(fc.constant('by the model'), { nil: undefined }), priority: fc.option(priority, { nil: undefined }) }),
+  fc.record({
+    kind: fc.constant('bury' as const),
+    pick: fc.nat(),
+    reason: fc.option(fc.constant('by the model'), { nil: undefined }),
+    priority: fc.option(priority, { nil: undefined }),
+  }),
   fc.record({ kind: fc.constant('priority' as const), pick: fc.nat(), priority }),
   fc.record({ kind: fc.constant('kick' as const), bound: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(100, 3000) }),
@@ -75,7 +80,14 @@ function pick(ids: number[], n: number): number | undefined {
 }
 
 /** Applies one operation to the queue and the model alike; resolves once it is acknowledged. */
-async function apply(op: Op, q: Queue<unknown>, model: QueueModel, clock: ManualClock, leases: Map<number, ReservedJob<unknown>>, serial: number): Promise<void> {
+async function apply(
+  op: Op,
+  q: Queue<unknown>,
+  model: QueueModel,
+  clock: ManualClock,
+  leases: Map<number, ReservedJob<unknown>>,
+  serial: number,
+): Promise<void> {
   const now = clock.now();
   switch (op.kind) {
     case 'add': {
@@ -176,7 +188,9 @@ async function run(ops: Op[], crash: Crash, sync: 'always' | 'never'): Promise<v
     if (index !== crash.at) return;
     const pending = fs.pendingWrite;
     const torn =
-      pending === undefined || crash.torn === undefined ? undefined : { ...pending, bytes: pending.bytes.subarray(0, Math.floor(pending.bytes.length * crash.torn)) };
+      pending === undefined || crash.torn === undefined
+        ? undefined
+        : { ...pending, bytes: pending.bytes.subarray(0, Math.floor(pending.bytes.length * crash.torn)) };
     image = { fs: fs.image(power ? 'power' : 'kill', torn), acknowledged };
   };
   let q = await openQueue<unknown>(FILE, { ...options, clock, fileSystem: fs });
@@ -238,9 +252,14 @@ async function run(ops: Op[], crash: Crash, sync: 'always' | 'never'): Promise<v
 describe('journal model under crashes', () => {
   it('a crash at any file system call gives back the modelled state of every acknowledged operation', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40 }), crashArb, fc.constantFrom('always' as const, 'never' as const), async (ops, crash, sync) => {
-        await run(ops, crash, sync);
-      }),
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 40 }),
+        crashArb,
+        fc.constantFrom('always' as const, 'never' as const),
+        async (ops, crash, sync) => {
+          await run(ops, crash, sync);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

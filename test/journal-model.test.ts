@@ -37,7 +37,15 @@ type Op =
   | { kind: 'compact' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('add' as const), priority: fc.integer({ min: 0, max: 3 }), delay: fc.constantFrom(0, 0, 50, 500), attempts: fc.integer({ min: 1, max: 3 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('add' as const),
+      priority: fc.integer({ min: 0, max: 3 }),
+      delay: fc.constantFrom(0, 0, 50, 500),
+      attempts: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('reserve' as const), ttr: fc.constantFrom(100, 1000) }) },
   fc.record({ kind: fc.constantFrom('ack' as const, 'fail' as const, 'bury' as const, 'touch' as const), pick: fc.nat() }),
   fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), delay: fc.constantFrom(0, 200), priority: fc.integer({ min: 0, max: 3 }) }),

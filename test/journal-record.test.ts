@@ -170,10 +170,7 @@ const snapshotArb = fc.record({
   processedOn: fc.option(fc.nat(), { nil: undefined }),
   finishedOn: fc.option(fc.nat(), { nil: undefined }),
   dueAt: fc.oneof(fc.nat(), fc.constant(Infinity)),
-  errors: fc.array(
-    fc.record({ attempt: fc.nat(), name: fc.string(), message: fc.string(), at: fc.nat() }),
-    { maxLength: 3 },
-  ),
+  errors: fc.array(fc.record({ attempt: fc.nat(), name: fc.string(), message: fc.string(), at: fc.nat() }), { maxLength: 3 }),
   deadReason: fc.option(fc.constantFrom('failed', 'unrecoverable', 'lease-expired', 'timeout', 'expired', 'manual', 'released' as const), { nil: undefined }),
   reserves: fc.nat(),
   timeouts: fc.nat(),

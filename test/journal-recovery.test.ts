@@ -15,7 +15,10 @@ const start = journal.start;
 
 /** Every job of the queue, as plain data. */
 function all<T>(q: Queue<T>, ids: number[]): Array<JobSnapshot<T>> {
-  return ids.map((id) => q.peek(id)).filter((j): j is Job<T> => j !== undefined).map((j) => j.snapshot());
+  return ids
+    .map((id) => q.peek(id))
+    .filter((j): j is Job<T> => j !== undefined)
+    .map((j) => j.snapshot());
 }
 
 describe('openQueue recovery', () => {

@@ -45,7 +45,12 @@ describe.each(['always', 'interval'] as const)('the full state of every job surv
       return held;
     };
 
-    let a = 0, b = 0, c = 0, d = 0, e = 0, f = 0;
+    let a = 0,
+      b = 0,
+      c = 0,
+      d = 0,
+      e = 0,
+      f = 0;
     await step('adds with every option', async () => {
       a = await add('plain');
       b = await add('urgent', { priority: 0, attempts: 2 });
@@ -82,7 +87,11 @@ describe.each(['always', 'interval'] as const)('the full state of every job surv
       await lease(f).bury('poison message', { priority: 3 });
     });
     await step('changePriority of a delayed, a buried and a ready job', () => {
-      for (const [id, priority] of [[c, 1], [b, 9], [d, 4]]) {
+      for (const [id, priority] of [
+        [c, 1],
+        [b, 9],
+        [d, 4],
+      ]) {
         q.changePriority(id, priority);
         model.changePriority(id, priority);
       }
@@ -116,10 +125,12 @@ describe.each(['always', 'interval'] as const)('the full state of every job surv
       const copy = join(journal.dir, `crash-${index}.journal`);
       writeFileSync(copy, crash.bytes);
       const restored = journal.track(await openQueue<string>(copy, { ...options, clock: new ManualClock(clock.now()) }));
-      const actual = new Map([...crash.expected.keys()].flatMap((id) => {
-        const job = restored.peek(id);
-        return job === undefined ? [] : [[id, observe(job)] as const];
-      }));
+      const actual = new Map(
+        [...crash.expected.keys()].flatMap((id) => {
+          const job = restored.peek(id);
+          return job === undefined ? [] : [[id, observe(job)] as const];
+        }),
+      );
       expect(actual, `crash after: ${crash.after}`).toEqual(crash.expected);
       expect(restored.stats().total, `crash after: ${crash.after}`).toBe(crash.expected.size);
       // The dedupe index is rebuilt too.

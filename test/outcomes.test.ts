@@ -67,7 +67,13 @@ describe('afterFailure', () => {
     expect(seen).toEqual([['404', 1]]);
 
     const reported: Error[] = [];
-    const throwing: RetryPolicy<string> = { backoff: 0, random: Math.random, retryIf: () => { throw new Error('retryIf broke'); } };
+    const throwing: RetryPolicy<string> = {
+      backoff: 0,
+      random: Math.random,
+      retryIf: () => {
+        throw new Error('retryIf broke');
+      },
+    };
     expect(afterFailure(reserved(1), new Error('x'), 'failed', throwing, (e) => reported.push(e))).toEqual({ retry: false, reason: 'unrecoverable' });
     expect(reported.map((e) => e.message)).toEqual(['retryIf broke']);
   });
@@ -113,7 +119,13 @@ describe('Outcomes', () => {
   it('buries on the last attempt and calls onDead once; a throwing onDead is reported, the job stays buried', () => {
     const { host, log, reported } = recordingHost();
     const dead: number[] = [];
-    const outcomes = new Outcomes(host, { ...options, onDead: (job) => { dead.push(job.id); throw new Error('onDead broke'); } });
+    const outcomes = new Outcomes(host, {
+      ...options,
+      onDead: (job) => {
+        dead.push(job.id);
+        throw new Error('onDead broke');
+      },
+    });
     const job = reserved(3);
     outcomes.attemptFailed(job, new Error('x'), 'timeout');
     expect(log).toEqual(['failed:x', 'bury', 'dead:timeout']);

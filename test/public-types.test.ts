@@ -43,7 +43,11 @@ function compile(files: Record<string, string>): Map<string, string[]> {
   const { readFile: read, fileExists } = host;
   host.readFile = (file) => files[file.slice(dir.length + 1)] ?? read.call(host, file);
   host.fileExists = (file) => file.slice(dir.length + 1) in files || fileExists.call(host, file);
-  const program = ts.createProgram(Object.keys(files).map((name) => join(dir, name)), options, host);
+  const program = ts.createProgram(
+    Object.keys(files).map((name) => join(dir, name)),
+    options,
+    host,
+  );
   // Only docket's declarations and the user files: checking all of @types/node is slow and not ours.
   const found = new Map<string, string[]>();
   for (const source of program.getSourceFiles()) {

@@ -190,7 +190,9 @@ async function runModel(ops: Op[], ttr: number): Promise<void> {
     // Advancing past every lease as well: unacknowledged jobs come back.
     if (ttr < 1_000) for (const m of inState('reserved')) m.state = 'ready';
     clock.advance(1_000);
-    const rest = inState('ready').sort(byPriorityThenId).map((m) => m.id);
+    const rest = inState('ready')
+      .sort(byPriorityThenId)
+      .map((m) => m.id);
     const drained: number[] = [];
     for (let lease = q.tryReserve(); lease !== undefined; lease = q.tryReserve()) drained.push(lease.id);
     expect(drained).toEqual(rest);

@@ -39,7 +39,12 @@ describe.skipIf(!requireRedis('the redis-server crash test'))('redis-server kill
       let n = 0;
       while (running) {
         // Eight adds in flight at once, so some are on the wire when the server dies.
-        const batch = Array.from({ length: 8 }, () => producer.add({ n: n++ }).then((job) => void addedIds.add(job.id), () => {}));
+        const batch = Array.from({ length: 8 }, () =>
+          producer.add({ n: n++ }).then(
+            (job) => void addedIds.add(job.id),
+            () => {},
+          ),
+        );
         await Promise.all(batch);
       }
     }
@@ -47,7 +52,10 @@ describe.skipIf(!requireRedis('the redis-server crash test'))('redis-server kill
       while (running) {
         const job = await consumer.reserve({ timeout: 50 }).catch(() => undefined);
         if (job === undefined) continue;
-        await job.ack().then(() => void ackedIds.add(job.id), () => {});
+        await job.ack().then(
+          () => void ackedIds.add(job.id),
+          () => {},
+        );
       }
     }
 

@@ -38,7 +38,9 @@ describe.skipIf(!requireRedis('the worker crash tests on Redis'))('a worker proc
   });
 
   function startWorker(name: string, concurrency: number, workMs: number): Worker {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, server.url, name, String(concurrency), String(workMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, server.url, name, String(concurrency), String(workMs)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     const lines: string[] = [];
     const waiters: Array<{ pattern: RegExp; resolve(line: string): void }> = [];

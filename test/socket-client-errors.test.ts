@@ -225,10 +225,7 @@ describe('client connection bookkeeping', () => {
   it('calls each pending command back exactly once with its own context, answered or lost', async () => {
     const { ClientConnection, LOST } = await import('../src/socket/client/connection.js');
     const server = await new FakeServer((line) => (line === 'one' ? 'DELETED\r\n' : undefined)).listen();
-    const conn = new ClientConnection(
-      { host: '127.0.0.1', port: server.port, connectTimeout: 1000, reconnect: false, maxReplyData: 1024 },
-      { setup: [] },
-    );
+    const conn = new ClientConnection({ host: '127.0.0.1', port: server.port, connectTimeout: 1000, reconnect: false, maxReplyData: 1024 }, { setup: [] });
     try {
       await conn.start(false);
       const seen: Array<[number, unknown]> = [];
@@ -262,14 +259,19 @@ describe('client connection bookkeeping', () => {
   it('writes numbers in decimal without allocating strings', async () => {
     const { ClientConnection } = await import('../src/socket/client/connection.js');
     const server = await new FakeServer(() => 'DELETED\r\n').listen();
-    const conn = new ClientConnection(
-      { host: '127.0.0.1', port: server.port, connectTimeout: 1000, reconnect: false, maxReplyData: 1024 },
-      { setup: [] },
-    );
+    const conn = new ClientConnection({ host: '127.0.0.1', port: server.port, connectTimeout: 1000, reconnect: false, maxReplyData: 1024 }, { setup: [] });
     try {
       await conn.start(false);
       const values = [0, 7, 10, 99, 1024, 4_294_967_295, 9_007_199_254_740_991];
-      await Promise.all(values.map((value) => conn.text('delete ').num(value).end().expect(() => undefined)));
+      await Promise.all(
+        values.map((value) =>
+          conn
+            .text('delete ')
+            .num(value)
+            .end()
+            .expect(() => undefined),
+        ),
+      );
       expect(server.lines).toEqual(values.map((value) => `delete ${value}`));
     } finally {
       conn.destroy();

@@ -35,26 +35,82 @@ function script(seed: number, length: number): Step[] {
         jobs++;
         break;
       }
-      case 3: steps.push({ line: `use ${pick(tubes)}`, conn }); break;
-      case 4: steps.push({ line: `watch ${pick(tubes)}`, conn }); break;
-      case 5: steps.push({ line: `ignore ${pick(tubes)}`, conn }); break;
-      case 6: steps.push({ line: 'reserve-with-timeout 0', conn }); break;
-      case 7: steps.push({ line: `reserve-job ${job()}`, conn }); break;
-      case 8: steps.push({ line: `delete ${job()}`, conn }); break;
-      case 9: steps.push({ line: `release ${job()} ${pri} ${pick(['0', '100'])}`, conn }); break;
-      case 10: steps.push({ line: `bury ${job()} ${pri}`, conn }); break;
-      case 11: steps.push({ line: `touch ${job()}`, conn }); break;
-      case 12: steps.push({ line: `peek ${job()}`, conn }); break;
-      case 13: steps.push({ line: pick(['peek-ready', 'peek-delayed', 'peek-buried']), conn }); break;
-      case 14: steps.push({ line: `kick ${pick(['0', '1', '5', '1x'])}`, conn }); break;
-      case 15: steps.push({ line: `kick-job ${job()}`, conn }); break;
-      case 16: steps.push({ line: `stats-job ${job()}`, conn }); break;
-      case 17: steps.push({ line: `stats-tube ${pick(tubes)}`, conn }); break;
-      case 18: steps.push({ line: pick(['list-tube-used', 'list-tubes-watched', 'list-tubes']), conn }); break;
+      case 3:
+        steps.push({ line: `use ${pick(tubes)}`, conn });
+        break;
+      case 4:
+        steps.push({ line: `watch ${pick(tubes)}`, conn });
+        break;
+      case 5:
+        steps.push({ line: `ignore ${pick(tubes)}`, conn });
+        break;
+      case 6:
+        steps.push({ line: 'reserve-with-timeout 0', conn });
+        break;
+      case 7:
+        steps.push({ line: `reserve-job ${job()}`, conn });
+        break;
+      case 8:
+        steps.push({ line: `delete ${job()}`, conn });
+        break;
+      case 9:
+        steps.push({ line: `release ${job()} ${pri} ${pick(['0', '100'])}`, conn });
+        break;
+      case 10:
+        steps.push({ line: `bury ${job()} ${pri}`, conn });
+        break;
+      case 11:
+        steps.push({ line: `touch ${job()}`, conn });
+        break;
+      case 12:
+        steps.push({ line: `peek ${job()}`, conn });
+        break;
+      case 13:
+        steps.push({ line: pick(['peek-ready', 'peek-delayed', 'peek-buried']), conn });
+        break;
+      case 14:
+        steps.push({ line: `kick ${pick(['0', '1', '5', '1x'])}`, conn });
+        break;
+      case 15:
+        steps.push({ line: `kick-job ${job()}`, conn });
+        break;
+      case 16:
+        steps.push({ line: `stats-job ${job()}`, conn });
+        break;
+      case 17:
+        steps.push({ line: `stats-tube ${pick(tubes)}`, conn });
+        break;
+      case 18:
+        steps.push({ line: pick(['list-tube-used', 'list-tubes-watched', 'list-tubes']), conn });
+        break;
       default: {
-        const odd = ['bogus', 'put 1', 'stats-job', 'use -x', 'peek x', 'release 1 2', 'kick -1', 'kick 4294967296', 'reserve-with-timeout x',
-          'reserve-with-timeout -0', 'stats-tube default ', `use ${'u'.repeat(200)}`, `watch ${'w'.repeat(201)}`, 'ignore default', 'pause-tube nope 1',
-          'pause-tube', 'pause-tube -x 0', `pause-tube ${'p'.repeat(201)} 1`, 'use a*b', 'watch a b', 'reservex', 'list-tubesx', 'peek 18446744073709551616', 'delete 0', 'x'.repeat(230)];
+        const odd = [
+          'bogus',
+          'put 1',
+          'stats-job',
+          'use -x',
+          'peek x',
+          'release 1 2',
+          'kick -1',
+          'kick 4294967296',
+          'reserve-with-timeout x',
+          'reserve-with-timeout -0',
+          'stats-tube default ',
+          `use ${'u'.repeat(200)}`,
+          `watch ${'w'.repeat(201)}`,
+          'ignore default',
+          'pause-tube nope 1',
+          'pause-tube',
+          'pause-tube -x 0',
+          `pause-tube ${'p'.repeat(201)} 1`,
+          'use a*b',
+          'watch a b',
+          'reservex',
+          'list-tubesx',
+          'peek 18446744073709551616',
+          'delete 0',
+          'x'.repeat(230),
+        ];
         steps.push({ line: pick(odd), conn });
       }
     }
@@ -115,7 +171,9 @@ async function expectSameReplies(steps: Step[]): Promise<void> {
     const actual = await run(docket.port, steps);
     for (let i = 0; i < expected.length; i++) {
       if (actual[i] !== expected[i]) {
-        expect.fail(`step ${i} differs\n  beanstalkd: ${expected[i]}\n  docket:     ${actual[i]}\n  before: ${expected.slice(Math.max(0, i - 8), i).join('\n          ')}`);
+        expect.fail(
+          `step ${i} differs\n  beanstalkd: ${expected[i]}\n  docket:     ${actual[i]}\n  before: ${expected.slice(Math.max(0, i - 8), i).join('\n          ')}`,
+        );
       }
     }
   } finally {

@@ -32,26 +32,46 @@ function generator(seed: number) {
         const body = 'b'.repeat(size);
         return `put ${num()} ${random() < 0.8 ? 0 : num()} ${num()} ${declared}\r\n${body}\r\n`;
       }
-      case 2: return `use ${tube()}\r\n`;
-      case 3: return `watch ${tube()}\r\n`;
-      case 4: return `ignore ${tube()}\r\n`;
-      case 5: return `reserve-with-timeout 0\r\n`;
-      case 6: return `peek ${id()}\r\n`;
-      case 7: return `${pick(['peek-ready', 'peek-delayed', 'peek-buried', 'stats', 'list-tubes', 'list-tube-used', 'list-tubes-watched'])}\r\n`;
-      case 8: return `delete ${id()}\r\n`;
-      case 9: return `release ${id()} ${num()} ${num()}\r\n`;
-      case 10: return `bury ${id()} ${num()}\r\n`;
-      case 11: return `touch ${id()}\r\n`;
-      case 12: return `kick ${num()}\r\n`;
-      case 13: return `kick-job ${id()}\r\n`;
-      case 14: return `stats-job ${id()}\r\n`;
-      case 15: return `stats-tube ${tube()}\r\n`;
-      case 16: return `pause-tube ${pick(['fz', 'fz-2', 'nope'])} ${int(2)}\r\n`;
-      case 17: return `reserve-job ${id()}\r\n`;
-      case 18: return 'x'.repeat(int(2000)) + '\r\n';
-      case 19: return Buffer.from(Array.from({ length: int(64) }, () => int(256))).toString('latin1');
-      case 20: return random() < 0.5 ? '\r\n' : '\n\r\r\n';
-      default: return `${pick(['PUT', 'reservex', 'stats-job', 'put', 'kick', 'bogus', 'quitx'.slice(0, 4 + int(2))])}\r\n`;
+      case 2:
+        return `use ${tube()}\r\n`;
+      case 3:
+        return `watch ${tube()}\r\n`;
+      case 4:
+        return `ignore ${tube()}\r\n`;
+      case 5:
+        return `reserve-with-timeout 0\r\n`;
+      case 6:
+        return `peek ${id()}\r\n`;
+      case 7:
+        return `${pick(['peek-ready', 'peek-delayed', 'peek-buried', 'stats', 'list-tubes', 'list-tube-used', 'list-tubes-watched'])}\r\n`;
+      case 8:
+        return `delete ${id()}\r\n`;
+      case 9:
+        return `release ${id()} ${num()} ${num()}\r\n`;
+      case 10:
+        return `bury ${id()} ${num()}\r\n`;
+      case 11:
+        return `touch ${id()}\r\n`;
+      case 12:
+        return `kick ${num()}\r\n`;
+      case 13:
+        return `kick-job ${id()}\r\n`;
+      case 14:
+        return `stats-job ${id()}\r\n`;
+      case 15:
+        return `stats-tube ${tube()}\r\n`;
+      case 16:
+        return `pause-tube ${pick(['fz', 'fz-2', 'nope'])} ${int(2)}\r\n`;
+      case 17:
+        return `reserve-job ${id()}\r\n`;
+      case 18:
+        return 'x'.repeat(int(2000)) + '\r\n';
+      case 19:
+        return Buffer.from(Array.from({ length: int(64) }, () => int(256))).toString('latin1');
+      case 20:
+        return random() < 0.5 ? '\r\n' : '\n\r\r\n';
+      default:
+        return `${pick(['PUT', 'reservex', 'stats-job', 'put', 'kick', 'bogus', 'quitx'.slice(0, 4 + int(2))])}\r\n`;
     }
   }
 

@@ -310,7 +310,22 @@ describe('Parser: limits and framing errors', () => {
   });
 
   it('gives the same commands for garbage at every split (property)', () => {
-    const alphabet = ['put 0 0 1 3\r\n', 'abc', '\r\n', '\r', '\n', ' ', '1', 'use ', 'reserve', '\x00', 'x'.repeat(120), 'put 0 0 1 2000\r\n', 'kick -9', '99999999999999999999'];
+    const alphabet = [
+      'put 0 0 1 3\r\n',
+      'abc',
+      '\r\n',
+      '\r',
+      '\n',
+      ' ',
+      '1',
+      'use ',
+      'reserve',
+      '\x00',
+      'x'.repeat(120),
+      'put 0 0 1 2000\r\n',
+      'kick -9',
+      '99999999999999999999',
+    ];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }), fc.nat(), (parts, seed) => {
         const input = bytes(parts.join(''));

@@ -34,18 +34,73 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const STATS_JOB_KEYS = ['id', 'tube', 'state', 'pri', 'age', 'delay', 'ttr', 'time-left', 'file', 'reserves', 'timeouts', 'releases', 'buries', 'kicks'];
 const STATS_TUBE_KEYS = [
-  'name', 'current-jobs-urgent', 'current-jobs-ready', 'current-jobs-reserved', 'current-jobs-delayed', 'current-jobs-buried',
-  'total-jobs', 'current-using', 'current-watching', 'current-waiting', 'cmd-delete', 'cmd-pause-tube', 'pause', 'pause-time-left',
+  'name',
+  'current-jobs-urgent',
+  'current-jobs-ready',
+  'current-jobs-reserved',
+  'current-jobs-delayed',
+  'current-jobs-buried',
+  'total-jobs',
+  'current-using',
+  'current-watching',
+  'current-waiting',
+  'cmd-delete',
+  'cmd-pause-tube',
+  'pause',
+  'pause-time-left',
 ];
 const STATS_KEYS = [
-  'current-jobs-urgent', 'current-jobs-ready', 'current-jobs-reserved', 'current-jobs-delayed', 'current-jobs-buried',
-  'cmd-put', 'cmd-peek', 'cmd-peek-ready', 'cmd-peek-delayed', 'cmd-peek-buried', 'cmd-reserve', 'cmd-reserve-with-timeout',
-  'cmd-delete', 'cmd-release', 'cmd-use', 'cmd-watch', 'cmd-ignore', 'cmd-bury', 'cmd-kick', 'cmd-touch', 'cmd-stats',
-  'cmd-stats-job', 'cmd-stats-tube', 'cmd-list-tubes', 'cmd-list-tube-used', 'cmd-list-tubes-watched', 'cmd-pause-tube',
-  'job-timeouts', 'total-jobs', 'max-job-size', 'current-tubes', 'current-connections', 'current-producers', 'current-workers',
-  'current-waiting', 'total-connections', 'pid', 'version', 'rusage-utime', 'rusage-stime', 'uptime', 'binlog-oldest-index',
-  'binlog-current-index', 'binlog-records-migrated', 'binlog-records-written', 'binlog-max-size', 'draining', 'id', 'hostname',
-  'os', 'platform',
+  'current-jobs-urgent',
+  'current-jobs-ready',
+  'current-jobs-reserved',
+  'current-jobs-delayed',
+  'current-jobs-buried',
+  'cmd-put',
+  'cmd-peek',
+  'cmd-peek-ready',
+  'cmd-peek-delayed',
+  'cmd-peek-buried',
+  'cmd-reserve',
+  'cmd-reserve-with-timeout',
+  'cmd-delete',
+  'cmd-release',
+  'cmd-use',
+  'cmd-watch',
+  'cmd-ignore',
+  'cmd-bury',
+  'cmd-kick',
+  'cmd-touch',
+  'cmd-stats',
+  'cmd-stats-job',
+  'cmd-stats-tube',
+  'cmd-list-tubes',
+  'cmd-list-tube-used',
+  'cmd-list-tubes-watched',
+  'cmd-pause-tube',
+  'job-timeouts',
+  'total-jobs',
+  'max-job-size',
+  'current-tubes',
+  'current-connections',
+  'current-producers',
+  'current-workers',
+  'current-waiting',
+  'total-connections',
+  'pid',
+  'version',
+  'rusage-utime',
+  'rusage-stime',
+  'uptime',
+  'binlog-oldest-index',
+  'binlog-current-index',
+  'binlog-records-migrated',
+  'binlog-records-written',
+  'binlog-max-size',
+  'draining',
+  'id',
+  'hostname',
+  'os',
+  'platform',
 ];
 
 describe.each(targets)('protocol against $name', (target) => {
@@ -292,7 +347,17 @@ describe.each(targets)('protocol against $name', (target) => {
       // docket appends its own keys (the retry policy's view); the reference keys come first, in order.
       const extra = target.name === 'docket' ? ['docket-attempts', 'docket-max-attempts', 'docket-dead-reason'] : [];
       expect(Object.keys(before)).toEqual([...STATS_JOB_KEYS, ...extra]);
-      expect(before).toMatchObject({ id: String(id), tube: 'default', state: 'ready', pri: '42', delay: '0', ttr: '100', 'time-left': '0', file: '0', reserves: '0' });
+      expect(before).toMatchObject({
+        id: String(id),
+        tube: 'default',
+        state: 'ready',
+        pri: '42',
+        delay: '0',
+        ttr: '100',
+        'time-left': '0',
+        file: '0',
+        reserves: '0',
+      });
       expect(await c.line('reserve')).toBe(`RESERVED ${id} 5`);
       const after = await statsJob(c, id);
       expect(after).toMatchObject({ state: 'reserved', reserves: '1' });
@@ -309,9 +374,18 @@ describe.each(targets)('protocol against $name', (target) => {
       const stats = await statsTube(c, 'default');
       expect(Object.keys(stats)).toEqual(STATS_TUBE_KEYS);
       expect(stats).toMatchObject({
-        name: 'default', 'current-jobs-urgent': '1', 'current-jobs-ready': '2', 'current-jobs-delayed': '1',
-        'current-jobs-reserved': '0', 'current-jobs-buried': '0', 'total-jobs': '3', 'current-using': '1',
-        'current-watching': '1', 'current-waiting': '0', pause: '0', 'pause-time-left': '0',
+        name: 'default',
+        'current-jobs-urgent': '1',
+        'current-jobs-ready': '2',
+        'current-jobs-delayed': '1',
+        'current-jobs-reserved': '0',
+        'current-jobs-buried': '0',
+        'total-jobs': '3',
+        'current-using': '1',
+        'current-watching': '1',
+        'current-waiting': '0',
+        pause: '0',
+        'pause-time-left': '0',
       });
       expect(await c.line('stats-tube nope')).toBe('NOT_FOUND');
       expect(await c.line('stats-tube -bad')).toBe('BAD_FORMAT');
@@ -326,7 +400,14 @@ describe.each(targets)('protocol against $name', (target) => {
       expect(reply.data?.toString().startsWith('---\n')).toBe(true);
       const stats = RawConnection.yamlDict(reply.data);
       for (const key of STATS_KEYS) expect(stats, key).toHaveProperty(key);
-      expect(stats).toMatchObject({ 'cmd-peek': '1', 'cmd-stats': '1', 'max-job-size': '65535', 'current-connections': '1', draining: 'false', version: expect.stringMatching(/^".+"$/) });
+      expect(stats).toMatchObject({
+        'cmd-peek': '1',
+        'cmd-stats': '1',
+        'max-job-size': '65535',
+        'current-connections': '1',
+        draining: 'false',
+        version: expect.stringMatching(/^".+"$/),
+      });
       expect(stats['rusage-utime']).toMatch(/^\d+\.\d{6}$/);
       expect(await c.line('stats ')).toBe('BAD_FORMAT');
     });

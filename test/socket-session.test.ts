@@ -33,7 +33,16 @@ afterEach(async () => {
 
 function setup() {
   const clock = new ManualClock(1_000_000);
-  const hub = new Hub({ queues: new Map(), createQueue: undefined, autoCreate: true, queueOptions: { clock }, codec: jsonCodec, maxJobSize: 65_535, maxTubes: 100, clock });
+  const hub = new Hub({
+    queues: new Map(),
+    createQueue: undefined,
+    autoCreate: true,
+    queueOptions: { clock },
+    codec: jsonCodec,
+    maxJobSize: 65_535,
+    maxTubes: 100,
+    clock,
+  });
   hubs.push(hub);
   const client = () => {
     const transport = new Memory();
@@ -202,7 +211,16 @@ describe('pipelined puts on a durable queue', () => {
     const clock = new ManualClock(1_000_000);
     const { store, pending } = slowStore();
     const queue = new Queue<unknown>({ name: 'jobs', clock, store });
-    const hub = new Hub({ queues: new Map([['jobs', queue]]), createQueue: undefined, autoCreate: true, queueOptions: { clock }, codec: jsonCodec, maxJobSize: 65_535, maxTubes: 100, clock });
+    const hub = new Hub({
+      queues: new Map([['jobs', queue]]),
+      createQueue: undefined,
+      autoCreate: true,
+      queueOptions: { clock },
+      codec: jsonCodec,
+      maxJobSize: 65_535,
+      maxTubes: 100,
+      clock,
+    });
     hubs.push(hub);
     const transport = new Memory();
     const session = new Session(hub, transport);

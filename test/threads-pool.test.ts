@@ -29,15 +29,16 @@ describe('ThreadPool modules', () => {
   });
 
   it('loads a .ts module when a TypeScript loader is passed through execArgv (as under vitest)', async () => {
-    for (const execArgv of [['--import', 'tsx'], ['--require', 'tsx/cjs']]) {
+    for (const execArgv of [
+      ['--import', 'tsx'],
+      ['--require', 'tsx/cjs'],
+    ]) {
       expect(await pool('ts-worker.ts', { size: 1, execArgv }).run({ op: 'double', n: 5 })).toBe(10);
     }
   });
 
   it('explains how to load a .ts module when no TypeScript loader reaches the thread', async () => {
-    await expect(pool('ts-worker.ts', { size: 1, execArgv: [] }).run({ op: 'double', n: 5 })).rejects.toThrow(
-      /start-up.*Unknown file extension.*--import tsx/,
-    );
+    await expect(pool('ts-worker.ts', { size: 1, execArgv: [] }).run({ op: 'double', n: 5 })).rejects.toThrow(/start-up.*Unknown file extension.*--import tsx/);
   });
 
   it('accepts an absolute path as well as a URL', async () => {
@@ -75,20 +76,26 @@ describe('ThreadPool modules', () => {
 
 describe('ThreadPool errors', () => {
   it('keeps name, message, code and the worker stack of a thrown error', async () => {
-    const error = await pool().run({ op: 'throw', message: 'bad input' }).catch((e: unknown) => e);
+    const error = await pool()
+      .run({ op: 'throw', message: 'bad input' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({ name: 'NamedError', message: 'bad input', code: 'E_NAMED' });
     expect((error as Error).stack).toContain('behaviours.mjs');
   });
 
   it('rebuilds docket errors as their class, so UnrecoverableError still skips retries', async () => {
-    const error = await pool().run({ op: 'unrecoverable' }).catch((e: unknown) => e);
+    const error = await pool()
+      .run({ op: 'unrecoverable' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnrecoverableError);
     expect(error).toMatchObject({ message: 'give up', code: 'DOCKET_UNRECOVERABLE' });
   });
 
   it('wraps a thrown non-Error', async () => {
-    const error = await pool().run({ op: 'throwString' }).catch((e: unknown) => e);
+    const error = await pool()
+      .run({ op: 'throwString' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NonErrorThrownError);
     expect((error as Error).message).toContain('a string');
   });
@@ -124,7 +131,11 @@ describe('ThreadPool progress and transfer', () => {
 
   it('fails the task, not the process, when the progress callback throws', async () => {
     const p = pool();
-    const failing = { progress: () => { throw new Error('listener broke'); } };
+    const failing = {
+      progress: () => {
+        throw new Error('listener broke');
+      },
+    };
     await expect(p.run({ op: 'progress', steps: 3 }, failing)).rejects.toThrow('listener broke');
     expect(await p.run({ op: 'echo', value: 'fine' })).toBe('fine');
   });

@@ -50,7 +50,7 @@ describe('threads in a real process', () => {
     expect(JSON.parse(stdout)).toEqual([8, 'UnrecoverableError']);
   });
 
-  it('exits on its own with idle threads still in an open pool (they are unref\'d)', async () => {
+  it("exits on its own with idle threads still in an open pool (they are unref'd)", async () => {
     // idleTimeout defaults to 30 s: exiting well before it proves the threads do not hold the process.
     const { code, stdout, ms } = await node(['--import', 'tsx', 'test/fixtures/threads/idle-exit.ts']);
     expect(code).toBe(0);

@@ -168,9 +168,7 @@ describe('threads() as a queue handler', () => {
         end(job.id);
       });
     });
-    const jobs = await q.addBulk(
-      Array.from({ length: count }, (_, id) => ({ data: { op: 'chance', id, crash: 0.002, fail: 0.2 } })),
-    );
+    const jobs = await q.addBulk(Array.from({ length: count }, (_, id) => ({ data: { op: 'chance', id, crash: 0.002, fail: 0.2 } })));
     await done;
     expect(ends.size).toBe(count);
     for (const job of jobs) expect(ends.get(job.id)).toBe(1);

@@ -81,7 +81,14 @@ const subjects: Record<string, Run> = {
   'bee-queue': async (port, n, concurrency, counter) => {
     const { default: BeeQueue } = await import('bee-queue');
     // The fastest documented settings for a fire-and-forget workload.
-    const settings = { redis: { host: '127.0.0.1', port }, removeOnSuccess: true, removeOnFailure: true, getEvents: false, sendEvents: false, storeJobs: false };
+    const settings = {
+      redis: { host: '127.0.0.1', port },
+      removeOnSuccess: true,
+      removeOnFailure: true,
+      getEvents: false,
+      sendEvents: false,
+      storeJobs: false,
+    };
     const worker = new BeeQueue<Payload>('bench', { ...settings, isWorker: true });
     const producer = new BeeQueue<Payload>('bench', { ...settings, isWorker: false });
     let completed = 0;

@@ -70,11 +70,7 @@ const subjects: Record<string, () => Promise<Run | string>> = {
   bullmq: async () => {
     if (!(await has('/usr/bin/redis-server'))) return 'redis-server is not installed';
     const port = await freePort();
-    const server = await startProcess(
-      '/usr/bin/redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      port,
-    );
+    const server = await startProcess('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port);
     const { Queue, Worker } = await import('bullmq');
     return async (n, concurrency, counter) => {
       const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };

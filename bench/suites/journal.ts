@@ -44,7 +44,14 @@ export default {
       unit: 'ms',
       higherIsBetter: false,
       subjects: [
-        { label: 'docket', script: recovery, args: ['docket'], nodeArgs: ['--expose-gc', '--max-old-space-size=4096'], docket: true, note: 'openQueue() until usable' },
+        {
+          label: 'docket',
+          script: recovery,
+          args: ['docket'],
+          nodeArgs: ['--expose-gc', '--max-old-space-size=4096'],
+          docket: true,
+          note: 'openQueue() until usable',
+        },
         { label: 'beanstalkd', script: recovery, args: ['beanstalkd'], note: 'restart until `stats` answers' },
       ],
     },

@@ -35,9 +35,9 @@ export default {
   description:
     "Producer and consumer in one process; each run starts its own redis-server (`--save '' --appendonly no`, " +
     'the same binary for every library). The consumer starts first, then the jobs (`{ i }` payloads) are added in ' +
-    'batches of 1000 with each library\'s bulk call; handlers are no-ops; completed jobs are deleted ' +
+    "batches of 1000 with each library's bulk call; handlers are no-ops; completed jobs are deleted " +
     '(BullMQ `removeOnComplete`, bee-queue `removeOnSuccess`). Libraries otherwise run with their defaults, except ' +
-    "bee-queue with its fastest documented settings (no events, no job store). Commands per job come from INFO " +
+    'bee-queue with its fastest documented settings (no events, no job store). Commands per job come from INFO ' +
     'commandstats (commands run inside scripts included); script calls per job are the round trips that carry them.',
   rows: [
     throughput(64, '>= 3x BullMQ, >= 1.5x bee-queue', { BullMQ: 3, 'bee-queue': 1.5 }),

@@ -26,7 +26,7 @@ export default {
     'against each server, each in its own process on 127.0.0.1. Each pair is a producer connection (put, ' +
     '64-byte bodies) and a consumer connection (reserve + delete) on its own tube; 200k jobs in total. ' +
     'jobs/s from the first put to the last DELETED. The sequential rows: a client that sends a command only once ' +
-    'the reply to the one before came (jackd, or docket\'s own client awaiting each call), each connection on its ' +
+    "the reply to the one before came (jackd, or docket's own client awaiting each call), each connection on its " +
     'own tube, 20k jobs split over the connections.',
   rows: [
     {

@@ -33,7 +33,7 @@ export default {
   description:
     'Each subject starts 2 threads and warms them before the clock starts, then submits every task at once and ' +
     'awaits every result (checked). docket runs the tasks as jobs of a Queue whose handler is `threads()` ' +
-    '(queue concurrency = the handler\'s `concurrency`, 2), so its figure includes the queue\'s work (add, lease, ' +
+    "(queue concurrency = the handler's `concurrency`, 2), so its figure includes the queue's work (add, lease, " +
     'ack, events) on top of the pool\'s; piscina and tinypool are called directly. "docket ThreadPool" is ' +
     'the bare pool, for reference. The worker modules are plain .mjs files shared by all subjects.',
   rows,

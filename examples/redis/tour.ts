@@ -42,10 +42,17 @@ try {
   await untilListening(port);
   const workers = [run('worker.ts', 'a'), run('worker.ts', 'b')];
   // Both workers wait for jobs before the producer starts, so both get some.
-  await Promise.all(workers.map((worker) => new Promise<void>((resolve) => createInterface({ input: worker.stdout! }).on('line', (line) => {
-    console.log(line);
-    if (line.endsWith('waiting for jobs')) resolve();
-  }))));
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve) =>
+          createInterface({ input: worker.stdout! }).on('line', (line) => {
+            console.log(line);
+            if (line.endsWith('waiting for jobs')) resolve();
+          }),
+        ),
+    ),
+  );
   const producer = run('producer.ts');
   createInterface({ input: producer.stdout! }).on('line', (line) => console.log(line));
   const [code] = (await once(producer, 'exit')) as [number | null];

@@ -46,9 +46,16 @@ export const stats: Command = async (args, io) => {
   if (args.flags.has('json')) {
     json(io, tube !== undefined ? all[0] : all);
   } else if (tube !== undefined) {
-    io.out(formatFields(Object.entries(all[0]).filter((entry): entry is [string, string | number] => typeof entry[1] === 'string' || typeof entry[1] === 'number')));
+    io.out(
+      formatFields(Object.entries(all[0]).filter((entry): entry is [string, string | number] => typeof entry[1] === 'string' || typeof entry[1] === 'number')),
+    );
   } else {
-    io.out(formatTable(['tube', ...STATE_COUNTS, 'added'], all.map((s) => [s.name, s.ready, s.delayed, s.reserved, s.buried, s.added])));
+    io.out(
+      formatTable(
+        ['tube', ...STATE_COUNTS, 'added'],
+        all.map((s) => [s.name, s.ready, s.delayed, s.reserved, s.buried, s.added]),
+      ),
+    );
   }
   return 0;
 };
@@ -75,7 +82,8 @@ function recordFields(record: DashboardJobStats | undefined): Array<[string, str
 /** `peek ready|delayed|buried [tube]`: the next job in that state, with its record and body. */
 export const peek: Command = async (args, io) => {
   const [state, tube] = args.positionals;
-  if (state !== 'ready' && state !== 'delayed' && state !== 'buried') throw new UsageError(`peek what: ready, delayed or buried, got ${JSON.stringify(state ?? '')}`);
+  if (state !== 'ready' && state !== 'delayed' && state !== 'buried')
+    throw new UsageError(`peek what: ready, delayed or buried, got ${JSON.stringify(state ?? '')}`);
   return withQueue(args, tube, async (q) => {
     const job = await q[PEEKS[state]]();
     if (job === undefined) {
@@ -86,9 +94,22 @@ export const peek: Command = async (args, io) => {
     const record = await q.jobStats?.(job.id);
     const body = showBody(job.data);
     if (args.flags.has('json')) {
-      json(io, { id: job.id, tube: q.name, ...record, body: body.encoding === 'utf8' ? body.text : Buffer.from(job.data).toString('base64'), encoding: body.encoding === 'utf8' ? 'utf8' : 'base64' });
+      json(io, {
+        id: job.id,
+        tube: q.name,
+        ...record,
+        body: body.encoding === 'utf8' ? body.text : Buffer.from(job.data).toString('base64'),
+        encoding: body.encoding === 'utf8' ? 'utf8' : 'base64',
+      });
     } else {
-      io.out(formatFields([['id', job.id], ['tube', q.name], ...recordFields(record), ['body', body.encoding === 'utf8' ? body.text.replace(/\n$/, '') : `(hex) ${body.text}`]]));
+      io.out(
+        formatFields([
+          ['id', job.id],
+          ['tube', q.name],
+          ...recordFields(record),
+          ['body', body.encoding === 'utf8' ? body.text.replace(/\n$/, '') : `(hex) ${body.text}`],
+        ]),
+      );
     }
     return 0;
   });
@@ -98,7 +119,8 @@ export const peek: Command = async (args, io) => {
 export const kick: Command = async (args, io) => {
   const [count, tube] = args.positionals;
   const bound = Number(count);
-  if (count === undefined || !Number.isSafeInteger(bound) || bound < 0) throw new UsageError(`kick how many: a whole number, got ${JSON.stringify(count ?? '')}`);
+  if (count === undefined || !Number.isSafeInteger(bound) || bound < 0)
+    throw new UsageError(`kick how many: a whole number, got ${JSON.stringify(count ?? '')}`);
   return withQueue(args, tube, async (q) => {
     const kicked = await q.kick(bound);
     if (args.flags.has('json')) json(io, { tube: q.name, kicked });
@@ -153,7 +175,10 @@ export const tail: Command = async (args, io) => {
       if (!printed.has(job.id)) {
         printed.add(job.id);
         const body = showBody(job.data);
-        if (args.flags.has('json')) io.out(`${JSON.stringify({ id: job.id, body: body.encoding === 'utf8' ? body.text : Buffer.from(job.data).toString('base64'), encoding: body.encoding === 'utf8' ? 'utf8' : 'base64' })}\n`);
+        if (args.flags.has('json'))
+          io.out(
+            `${JSON.stringify({ id: job.id, body: body.encoding === 'utf8' ? body.text : Buffer.from(job.data).toString('base64'), encoding: body.encoding === 'utf8' ? 'utf8' : 'base64' })}\n`,
+          );
         else io.out(`#${job.id}  ${body.encoding === 'utf8' ? body.text.replace(/\n$/, '') : `(hex) ${body.text}`}\n`);
       }
       if (remove) await job.ack();

@@ -56,7 +56,8 @@ function intParam(params: URLSearchParams, name: string, fallback: number, max: 
   const raw = params.get(name);
   if (raw === null) return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0 || value > max) throw new HttpError(400, `${name} must be an integer from 0 to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(value) || value < 0 || value > max)
+    throw new HttpError(400, `${name} must be an integer from 0 to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -114,7 +115,8 @@ export function dashboard(options: DashboardOptions): DashboardHandler {
   const allowActions = options.actions ?? false;
   const allowedOrigins = options.allowedOrigins ?? [];
   const interval = options.refreshInterval ?? 1000;
-  if (!Number.isFinite(interval) || interval < 50) throw new DocketError(ErrorCode.InvalidOption, `Expected \`refreshInterval\` to be a number of ms >= 50, got \`${interval}\``);
+  if (!Number.isFinite(interval) || interval < 50)
+    throw new DocketError(ErrorCode.InvalidOption, `Expected \`refreshInterval\` to be a number of ms >= 50, got \`${interval}\``);
   const onError = options.onError ?? ((error: Error) => process.emitWarning(error, { code: 'DOCKET_DASHBOARD' }));
   const token = newToken();
   const views = new Map<string, QueueView>();
@@ -216,13 +218,18 @@ export function dashboard(options: DashboardOptions): DashboardHandler {
     if (parts.length === 2 && parts[1] === 'queues') return sendJson(res, 200, await overview());
     if (parts.length === 2 && parts[1] === 'events') return stream(req, res);
     if (parts.length === 4 && parts[1] === 'queues' && parts[3] === 'jobs') {
-      const page = await view(parts[2]).list(stateParam(params.get('state')), intParam(params, 'offset', 0, Number.MAX_SAFE_INTEGER), intParam(params, 'limit', 20, MAX_PAGE));
+      const page = await view(parts[2]).list(
+        stateParam(params.get('state')),
+        intParam(params, 'offset', 0, Number.MAX_SAFE_INTEGER),
+        intParam(params, 'limit', 20, MAX_PAGE),
+      );
       return sendJson(res, 200, page);
     }
     if (parts.length === 5 && parts[1] === 'queues' && parts[3] === 'jobs') {
       const id = jobId(parts[4]);
       const job = await view(parts[2]).job(id);
-      if (job === undefined) throw new HttpError(404, `job ${id} is not in queue ${JSON.stringify(decodeURIComponent(parts[2]))} (done, removed, or never added)`);
+      if (job === undefined)
+        throw new HttpError(404, `job ${id} is not in queue ${JSON.stringify(decodeURIComponent(parts[2]))} (done, removed, or never added)`);
       return sendJson(res, 200, job);
     }
     throw new HttpError(404, 'not found');
@@ -253,7 +260,8 @@ export function dashboard(options: DashboardOptions): DashboardHandler {
     }
     answer(req, res, url.pathname.slice(base.length), url.searchParams).catch((error: unknown) => {
       if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message });
-      if (error instanceof DocketError && (error.code === ErrorCode.InvalidOption || error.code === ErrorCode.InvalidState)) return sendJson(res, 400, { error: error.message, code: error.code });
+      if (error instanceof DocketError && (error.code === ErrorCode.InvalidOption || error.code === ErrorCode.InvalidState))
+        return sendJson(res, 400, { error: error.message, code: error.code });
       if (error instanceof DocketError && error.code === ErrorCode.JobNotFound) return sendJson(res, 404, { error: error.message, code: error.code });
       onError(error instanceof Error ? error : new Error(String(error)), req);
       if (res.headersSent) return void res.end();

@@ -86,7 +86,8 @@ export function observeDurations(
 function histogramSamples(histograms: ReadonlyMap<string, Histogram>): Sample[] {
   const samples: Sample[] = [];
   for (const [queue, h] of histograms) {
-    for (const [bound, count] of h.cumulative()) samples.push({ suffix: '_bucket', labels: { queue, le: bound === Infinity ? '+Inf' : String(bound) }, value: count });
+    for (const [bound, count] of h.cumulative())
+      samples.push({ suffix: '_bucket', labels: { queue, le: bound === Infinity ? '+Inf' : String(bound) }, value: count });
     samples.push({ suffix: '_sum', labels: { queue }, value: h.sum }, { suffix: '_count', labels: { queue }, value: h.count });
   }
   return samples;

@@ -61,7 +61,9 @@ export async function lockJournal(journal: string): Promise<() => Promise<void>>
     const pid = ownerPid(found);
     if (pid !== undefined && isAlive(pid)) {
       const who = pid === process.pid ? 'this process (another queue has it open)' : `process ${pid}`;
-      throw new JournalLockedError(`journal ${journal} is open in ${who}: ${lock} names it as the owner. One process per journal; if no such process runs, delete the lock file`);
+      throw new JournalLockedError(
+        `journal ${journal} is open in ${who}: ${lock} names it as the owner. One process per journal; if no such process runs, delete the lock file`,
+      );
     }
     // Stale. Moved aside under a name of our own, then checked: if another process took the
     // stale lock over first, what we moved is its fresh lock, and it goes back.

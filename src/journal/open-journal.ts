@@ -96,7 +96,8 @@ export async function openJournalFile<T>(file: string, options: JournalOptions<T
   if (!(typeof interval === 'number' && interval > 0 && interval < 2 ** 31)) {
     throw new InvalidOptionError(`Expected \`interval\` to be a number of ms above 0 and below 2^31, got \`${String(interval)}\``);
   }
-  if (!(typeof slack === 'number' && slack >= 0)) throw new InvalidOptionError(`Expected \`compactionSlack\` to be a number of bytes >= 0, got \`${String(slack)}\``);
+  if (!(typeof slack === 'number' && slack >= 0))
+    throw new InvalidOptionError(`Expected \`compactionSlack\` to be a number of bytes >= 0, got \`${String(slack)}\``);
 
   // Before anything is read: the file is this process's until it closes it.
   let unlock: () => Promise<void>;
@@ -146,12 +147,17 @@ async function openLocked<T>(
     result = replay(encodeFileHeader());
   } else if (result.header !== 'ok') {
     // A foreign file, a newer format or a damaged header: never touch it.
-    const why = { 'not-a-journal': 'is not a docket journal', 'bad-version': 'has an unknown format version', 'bad-checksum': 'has a damaged header' }[result.header];
+    const why = { 'not-a-journal': 'is not a docket journal', 'bad-version': 'has an unknown format version', 'bad-checksum': 'has a damaged header' }[
+      result.header
+    ];
     throw refuse(file, `${why}; not opened`);
   } else if (result.damage !== undefined) {
     const damage = result.damage;
     if (damage.kind === 'corrupt' && strict) {
-      throw refuse(file, `damaged record at offset ${damage.offset} (${damage.reason}) followed by valid records at ${damage.nextValidOffset}; not opened (strict)`);
+      throw refuse(
+        file,
+        `damaged record at offset ${damage.offset} (${damage.reason}) followed by valid records at ${damage.nextValidOffset}; not opened (strict)`,
+      );
     }
     try {
       if (damage.kind === 'corrupt') {

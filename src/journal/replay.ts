@@ -1,5 +1,14 @@
 import { decodeJob, MalformedPayloadError, payloadBodyStart, viewOf, type StoredJob } from './job-codec.js';
-import { checkFileHeader, FILE_HEADER_SIZE, findValidRecordAfter, PAYLOAD_OFFSET, readRecordInto, RecordType, type FoundRecord, type FileHeaderCheck } from './record.js';
+import {
+  checkFileHeader,
+  FILE_HEADER_SIZE,
+  findValidRecordAfter,
+  PAYLOAD_OFFSET,
+  readRecordInto,
+  RecordType,
+  type FoundRecord,
+  type FileHeaderCheck,
+} from './record.js';
 
 // Replays the bytes of a journal file into the set of live jobs. Pure: the caller reads
 // the file and acts on the verdict (truncate a torn tail, refuse a damaged middle).

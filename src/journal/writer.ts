@@ -314,7 +314,11 @@ export class JournalWriter {
    * the error goes to `onCompactionError`). One compaction at a time: a second call
    * returns the running one.
    */
-  compact(liveRecords: () => Iterable<Uint8Array>, keep: (record: Uint8Array) => boolean = () => true, closing: () => Uint8Array[] = () => []): Promise<CompactionInfo | undefined> {
+  compact(
+    liveRecords: () => Iterable<Uint8Array>,
+    keep: (record: Uint8Array) => boolean = () => true,
+    closing: () => Uint8Array[] = () => [],
+  ): Promise<CompactionInfo | undefined> {
     if (this.compaction !== undefined) return this.compaction;
     if (this.failure !== undefined || this.closed) return Promise.resolve(undefined);
     this.keepCaptured = keep;

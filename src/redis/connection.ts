@@ -137,5 +137,8 @@ function wrap(error: unknown, what: string): Error {
   // Server error replies are ErrorReply (with subclasses); everything else is the
   // connection: closed, dropped, offline, timed out.
   if (cause instanceof ErrorReply) return new RedisReplyError(`${what}: Redis answered ${cause.message}`, { cause });
-  return new RedisConnectionError(`${what}: the connection to Redis failed before the reply (${cause.message}); the command is not resent and may or may not have run`, { cause });
+  return new RedisConnectionError(
+    `${what}: the connection to Redis failed before the reply (${cause.message}); the command is not resent and may or may not have run`,
+    { cause },
+  );
 }

@@ -81,7 +81,10 @@ export class Consumer<T> {
   /** Failures of push attempts being recorded. */
   private failing = 0;
 
-  constructor(private readonly host: ConsumerHost<T>, concurrency: number) {
+  constructor(
+    private readonly host: ConsumerHost<T>,
+    concurrency: number,
+  ) {
     this.concurrency = concurrency;
   }
 
@@ -155,7 +158,13 @@ export class Consumer<T> {
     // without taking a wake token another consumer may need.
     const id = await this.waiting?.catch(() => undefined);
     if (this.blocked) {
-      const unblocked = id === undefined ? 0 : await this.host.commandChannel().command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(id)], 'close').catch(() => 0);
+      const unblocked =
+        id === undefined
+          ? 0
+          : await this.host
+              .commandChannel()
+              .command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(id)], 'close')
+              .catch(() => 0);
       // Some servers refuse to unblock (Redis Cluster nodes answer 0): then the
       // connection goes, and the wait with it.
       if (unblocked !== 1) (await this.host.blockingChannel()).target.destroy();
@@ -268,7 +277,10 @@ export class Consumer<T> {
   private acked(acks: readonly PendingAck<T>[], results: readonly boolean[]): void {
     for (let i = 0; i < acks.length; i++) {
       const { job, result, done } = acks[i] as PendingAck<T>;
-      const error = results[i] === true ? undefined : new LeaseExpiredError(`ack job ${job.id}: the lease ran out before the ack; the job was (or will be) given to another worker`);
+      const error =
+        results[i] === true
+          ? undefined
+          : new LeaseExpiredError(`ack job ${job.id}: the lease ran out before the ack; the job was (or will be) given to another worker`);
       if (done !== undefined) done(error);
       else if (error === undefined) this.host.completed(job, result);
       else this.host.lost(job, error);
@@ -316,12 +328,15 @@ export class Consumer<T> {
     let timedOut = false;
     const timeout = this.host.timeout;
     if (timeout !== Infinity) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        const error = new JobTimeoutError(`job ${job.id} timed out after ${timeout} ms (attempt ${job.attemptsMade})`);
-        job.abort(error);
-        this.fail(job, error, true);
-      }, Math.min(timeout, 2 ** 31 - 1));
+      timer = setTimeout(
+        () => {
+          timedOut = true;
+          const error = new JobTimeoutError(`job ${job.id} timed out after ${timeout} ms (attempt ${job.attemptsMade})`);
+          job.abort(error);
+          this.fail(job, error, true);
+        },
+        Math.min(timeout, 2 ** 31 - 1),
+      );
     }
     const settle = (ok: boolean, value: unknown): void => {
       if (timer !== undefined) clearTimeout(timer);

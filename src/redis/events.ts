@@ -162,7 +162,9 @@ export async function watchRedisQueue(options: WatchOptions): Promise<RedisQueue
   });
   const blocking = await channel.duplicate(() => undefined);
   // "From now" as a concrete entry id, so that a reconnect resumes where reading was.
-  const newest = streamEntries([[keys.events, (await channel.command(keys.events, ['XREVRANGE', keys.events, '+', '-', 'COUNT', '1'], 'read events')) as unknown[]]]);
+  const newest = streamEntries([
+    [keys.events, (await channel.command(keys.events, ['XREVRANGE', keys.events, '+', '-', 'COUNT', '1'], 'read events')) as unknown[]],
+  ]);
   const start = options.from === 'all' ? '0-0' : (newest[0]?.[0] ?? '0-0');
   events = new RedisQueueEvents(blocking, channel, keys.events, start, async () => {
     if (owned) await channel.target.close();

@@ -136,7 +136,11 @@ export function resolveRedisOptions<T>(options: RedisQueueOptions<T>): ResolvedR
 }
 
 /** The 7 script fields of one job (see scripts/add.ts). @internal */
-export function jobFields<T>(data: T, options: RedisAddOptions | undefined, resolved: ResolvedRedisOptions<T>): [Buffer, string, string, string, string, string, string] {
+export function jobFields<T>(
+  data: T,
+  options: RedisAddOptions | undefined,
+  resolved: ResolvedRedisOptions<T>,
+): [Buffer, string, string, string, string, string, string] {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options', 'an object', options);
   const bytes = resolved.codec.encode(data);
   const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

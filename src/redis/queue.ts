@@ -123,7 +123,11 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
       },
       opts.concurrency,
     );
-    this.deadLetters = new RedisDeadLetters<T>((args) => this.run(SCRIPTS.manage, args), (args) => this.run(SCRIPTS.inspect, args), opts.codec);
+    this.deadLetters = new RedisDeadLetters<T>(
+      (args) => this.run(SCRIPTS.manage, args),
+      (args) => this.run(SCRIPTS.inspect, args),
+      opts.codec,
+    );
   }
 
   get isClosed(): boolean {
@@ -171,7 +175,11 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
     } catch (error) {
       return Promise.reject(toError(error));
     }
-    return Promise.all(all.map((fields, i) => new Promise<AddedRedisJob<T>>((resolve, reject) => this.enqueueAdd({ fields, data: (items[i] as { data: T }).data, resolve, reject }))));
+    return Promise.all(
+      all.map(
+        (fields, i) => new Promise<AddedRedisJob<T>>((resolve, reject) => this.enqueueAdd({ fields, data: (items[i] as { data: T }).data, resolve, reject })),
+      ),
+    );
   }
 
   // ── consumers ──────────────────────────────────────────────────────────
@@ -323,7 +331,18 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
     const jobs: RedisJob<T>[] = [];
     const now = Date.now();
     for (let at = 3; at + 5 < reply.length; at += 6) {
-      jobs.push(new RedisJob<T>(this.host, Number(reply[at]), Number(reply[at + 1]), Number(reply[at + 2]), Number(reply[at + 3]), Number(reply[at + 4]), reply[at + 5] as Buffer, now));
+      jobs.push(
+        new RedisJob<T>(
+          this.host,
+          Number(reply[at]),
+          Number(reply[at + 1]),
+          Number(reply[at + 2]),
+          Number(reply[at + 3]),
+          Number(reply[at + 4]),
+          reply[at + 5] as Buffer,
+          now,
+        ),
+      );
     }
     return { acked, jobs, wait: Number(reply[2]) };
   }

@@ -56,11 +56,7 @@ export const Reply = {
 export type Reply = (typeof Reply)[keyof typeof Reply];
 
 /** The replies the parser itself produces for input it cannot turn into a command. */
-export type ParseErrorReply =
-  | typeof Reply.BadFormat
-  | typeof Reply.UnknownCommand
-  | typeof Reply.ExpectedCrlf
-  | typeof Reply.JobTooBig;
+export type ParseErrorReply = typeof Reply.BadFormat | typeof Reply.UnknownCommand | typeof Reply.ExpectedCrlf | typeof Reply.JobTooBig;
 
 /** Command names, exactly as on the wire. */
 export const CommandName = {

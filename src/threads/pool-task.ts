@@ -54,10 +54,7 @@ export class Task {
     this.graceTimer = setTimeout(() => {
       this.graceTimer = undefined;
       if (this.thread !== undefined) {
-        void thread.stop(
-          new WorkerCrashedError(`A task ignored its abort for ${grace} ms; its thread was terminated`),
-          true,
-        );
+        void thread.stop(new WorkerCrashedError(`A task ignored its abort for ${grace} ms; its thread was terminated`), true);
       }
     }, grace);
     this.graceTimer.unref();

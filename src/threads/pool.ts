@@ -87,7 +87,7 @@ export class ThreadPool<P = unknown, R = unknown> {
       nonErrorCode: ErrorCode.NonError,
     };
     const source = workerSource(config);
-        this.#host = {
+    this.#host = {
       options: this.options,
       source,
       settled: (thread) => this.#settled(thread),
@@ -275,9 +275,7 @@ function toModuleUrl(module: ModuleSpecifier): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:[\\/]/i.test(module)) return module; // file:, data:, node:
   if (module.startsWith('/') || /^[a-z]:[\\/]/i.test(module) || module.startsWith('\\\\')) return pathToFileURL(module).href;
   if (module.startsWith('.')) {
-    throw new TypeError(
-      `A relative worker module path is ambiguous (${module}): pass new URL('${module}', import.meta.url) or an absolute path`,
-    );
+    throw new TypeError(`A relative worker module path is ambiguous (${module}): pass new URL('${module}', import.meta.url) or an absolute path`);
   }
   return module; // a bare specifier, resolved by the thread
 }

@@ -48,9 +48,7 @@ export function transfer<T>(value: T, transferList?: readonly TransferListItem[]
     else if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer) list = [value.buffer];
     else if (isPort(value)) list = [value as unknown as TransferListItem];
     else {
-      throw new InvalidOptionError(
-        'Expected `transferList` when the value is not an ArrayBuffer, typed array, DataView or MessagePort',
-      );
+      throw new InvalidOptionError('Expected `transferList` when the value is not an ArrayBuffer, typed array, DataView or MessagePort');
     }
   }
   return { [kTransfer]: true, value, transferList: list };

@@ -158,11 +158,7 @@ export function workerMain(
       ctx.reject(error);
       return;
     }
-    if (
-      result !== null &&
-      (typeof result === 'object' || typeof result === 'function') &&
-      typeof (result as PromiseLike<unknown>).then === 'function'
-    ) {
+    if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
       pending.set(id, ctx);
       (result as PromiseLike<unknown>).then(
         (value) => ctx.resolve(value),
@@ -282,8 +278,5 @@ export function workerMain(
  * (tsx does this) wraps named functions in a helper that lives outside `workerMain`.
  */
 export function workerSource(config: BootstrapConfig): string {
-  return (
-    `"use strict";var __name=(f)=>f;` +
-    `(${workerMain.toString()})(require("node:worker_threads"),(s)=>import(s),require,${JSON.stringify(config)});`
-  );
+  return `"use strict";var __name=(f)=>f;` + `(${workerMain.toString()})(require("node:worker_threads"),(s)=>import(s),require,${JSON.stringify(config)});`;
 }

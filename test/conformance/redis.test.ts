@@ -12,7 +12,12 @@ describe.skipIf(!requireRedis('the queue contract on Redis'))('redis-server', ()
     return {
       differences: { tick: 200, fencedAfterRedelivery: true },
       open: (settings = {}) =>
-        openRedisQueue<Payload>({ url: server.url, name: `conformance-${++names}`, retry: { attempts: settings.attempts ?? 1 }, concurrency: settings.concurrency ?? 1 }),
+        openRedisQueue<Payload>({
+          url: server.url,
+          name: `conformance-${++names}`,
+          retry: { attempts: settings.attempts ?? 1 },
+          concurrency: settings.concurrency ?? 1,
+        }),
       close: () => server.stop(),
     };
   });

@@ -21,7 +21,16 @@ export interface RunningBrowser {
 }
 
 // No network beyond loopback, no updates, no sync, no GPU: a quiet, reproducible browser.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export async function launchChromium(executablePath: string, viewport = { width: 1280, height: 800 }): Promise<RunningBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'docket-chromium-'));

@@ -228,7 +228,10 @@ export class QueueModel {
   restarted(): QueueModel {
     const next = new QueueModel(this.backoff);
     for (const [id, job] of this.afterRestart()) next.jobs.set(id, job);
-    next.buried = [...this.buried, ...[...this.jobs.values()].filter((job) => job.state === 'reserved' && next.get(job.id).state === 'buried').map((job) => job.id)];
+    next.buried = [
+      ...this.buried,
+      ...[...this.jobs.values()].filter((job) => job.state === 'reserved' && next.get(job.id).state === 'buried').map((job) => job.id),
+    ];
     return next;
   }
 

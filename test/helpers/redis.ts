@@ -64,7 +64,21 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
   const deadline = Date.now() + (options.timeout ?? 10_000);
   for (let tries = 0; ; tries++) {
     const port = options.port ?? (await freePort());
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...(options.args ?? [])];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      ...(options.args ?? []),
+    ];
     const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (chunk: Buffer): void => {

@@ -367,7 +367,9 @@ export class ClientConnection implements ReplySink {
     const { host, port, connectTimeout } = this.settings;
     const secure = this.settings.tls;
     const socket: net.Socket =
-      secure === undefined ? net.connect({ host, port, noDelay: true }) : tls.connect({ servername: net.isIP(host) === 0 ? host : undefined, ...secure, host, port });
+      secure === undefined
+        ? net.connect({ host, port, noDelay: true })
+        : tls.connect({ servername: net.isIP(host) === 0 ? host : undefined, ...secure, host, port });
     if (secure !== undefined) socket.setNoDelay(true);
     this.socket = socket;
     this.parser.reset();
@@ -399,9 +401,7 @@ export class ClientConnection implements ReplySink {
         this.parser.push(chunk);
       } catch (error) {
         const failure =
-          error instanceof ProtocolError
-            ? error
-            : new ProtocolError(`bad reply from ${host}:${port}: ${(error as Error).message}`, { cause: error });
+          error instanceof ProtocolError ? error : new ProtocolError(`bad reply from ${host}:${port}: ${(error as Error).message}`, { cause: error });
         this.pendingFailure = failure;
         socket.destroy();
       }
@@ -421,10 +421,7 @@ export class ClientConnection implements ReplySink {
       const error =
         cause instanceof ProtocolError || cause instanceof ConnectionError
           ? cause
-          : new ConnectionError(
-              wasOpen ? `connection to ${host}:${port} lost` : `cannot connect to ${host}:${port}: ${cause?.message ?? 'closed'}`,
-              { cause },
-            );
+          : new ConnectionError(wasOpen ? `connection to ${host}:${port} lost` : `cannot connect to ${host}:${port}: ${cause?.message ?? 'closed'}`, { cause });
       if (wasOpen) {
         this.epoch++;
         this.rejectPending(this.sent, error);

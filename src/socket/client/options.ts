@@ -116,7 +116,8 @@ export function checkConcurrency(value: number): number {
 
 /** Checks a tube name against the protocol's grammar (1-200 bytes, beanstalkd's characters). */
 export function checkTube(value: string): string {
-  if (typeof value !== 'string' || !isValidTubeName(value)) fail('tube', 'a beanstalkd tube name (1-200 of A-Z a-z 0-9 - + / ; . $ _ ( ), not starting with -)', value);
+  if (typeof value !== 'string' || !isValidTubeName(value))
+    fail('tube', 'a beanstalkd tube name (1-200 of A-Z a-z 0-9 - + / ; . $ _ ( ), not starting with -)', value);
   return value;
 }
 

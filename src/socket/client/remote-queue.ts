@@ -445,7 +445,10 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
     if (failure === undefined) {
       job.ackProcessed(result);
     } else {
-      job.fail(failure).then(() => this.safeEmit('failed', job, failure), (error: unknown) => this.settleFailed(job, error));
+      job.fail(failure).then(
+        () => this.safeEmit('failed', job, failure),
+        (error: unknown) => this.settleFailed(job, error),
+      );
     }
   }
 

@@ -51,7 +51,6 @@ const ARGS: readonly number[] = [0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 3, 4, 0, 0, 0, 0,
 
 const WORDS: readonly Uint8Array[] = REPLY_NAMES.map((name) => Uint8Array.from(name, (c) => c.charCodeAt(0)));
 
-
 /**
  * Longest reply line we accept, CRLF excluded. A beanstalkd reply is at most
  * `RESERVED <u64> <u32>` or `USING <200-byte name>`; anything longer is not beanstalkd.

@@ -37,8 +37,7 @@ export interface AddedJob<T> {
  * (`added` counts jobs the tube received since the server started), plus the tube's
  * connections.
  */
-export interface RemoteQueueStats
-  extends Pick<QueueStats, 'name' | 'ready' | 'urgent' | 'delayed' | 'reserved' | 'buried' | 'added' | 'waitingConsumers'> {
+export interface RemoteQueueStats extends Pick<QueueStats, 'name' | 'ready' | 'urgent' | 'delayed' | 'reserved' | 'buried' | 'added' | 'waitingConsumers'> {
   /** Connections using, watching and waiting in `reserve` on the tube. */
   using: number;
   watching: number;

@@ -160,7 +160,14 @@ function resolveOptions(options: AnyServeOptions): ResolvedServeOptions {
 // By shape, not instanceof: a queue from another copy of docket (ESM next to CJS) is fine.
 function isQueue(value: unknown): value is Queue<unknown> {
   const q = value as Partial<Record<'tryAdd' | 'tryReserve' | 'peekReady' | 'on', unknown>> | null;
-  return typeof q === 'object' && q !== null && typeof q.tryAdd === 'function' && typeof q.tryReserve === 'function' && typeof q.peekReady === 'function' && typeof q.on === 'function';
+  return (
+    typeof q === 'object' &&
+    q !== null &&
+    typeof q.tryAdd === 'function' &&
+    typeof q.tryReserve === 'function' &&
+    typeof q.peekReady === 'function' &&
+    typeof q.on === 'function'
+  );
 }
 
 // Stop reading from a client whose pipelined commands pile up behind a waiting one.
@@ -210,10 +217,13 @@ class Connection implements SessionTransport {
     this.limits = limits;
     this.hub = hub;
     this.session = new Session(hub, this);
-    this.parser = new Parser((command) => {
-      this.commandsSeen++;
-      this.session.receive(command);
-    }, { maxJobSize: limits.maxJobSize });
+    this.parser = new Parser(
+      (command) => {
+        this.commandsSeen++;
+        this.session.receive(command);
+      },
+      { maxJobSize: limits.maxJobSize },
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.session.endOfInput());
@@ -423,11 +433,11 @@ export class SocketServer {
   constructor(options: AnyServeOptions) {
     this.limits = resolveOptions(options);
     this.onError =
-      options.onError ??
-      ((error: unknown) => process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'DOCKET_SOCKET' }));
+      options.onError ?? ((error: unknown) => process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'DOCKET_SOCKET' }));
     const queues = new Map<string, Queue<unknown>>();
     for (const [name, queue] of Object.entries(options.queues ?? {}) as Array<[string, Queue<unknown>]>) {
-      if (!isValidTubeName(name)) throw new InvalidOptionError(`Expected \`queues\` keys to be tube names (1-200 of A-Za-z0-9-+/;.$_(), not starting with -), got \`${name}\``);
+      if (!isValidTubeName(name))
+        throw new InvalidOptionError(`Expected \`queues\` keys to be tube names (1-200 of A-Za-z0-9-+/;.$_(), not starting with -), got \`${name}\``);
       if (!isQueue(queue)) throw new InvalidOptionError(`Expected \`queues.${name}\` to be a Queue, got \`${String(queue)}\` (${typeof queue})`);
       queues.set(name, queue);
     }
@@ -447,9 +457,7 @@ export class SocketServer {
     this.hub.onError = (error) => this.reportError(error);
     const onSocket = (socket: net.Socket): void => this.accept(socket);
     this.net =
-      options.tls === undefined
-        ? net.createServer({ allowHalfOpen: true }, onSocket)
-        : tls.createServer({ ...options.tls, allowHalfOpen: true }, onSocket);
+      options.tls === undefined ? net.createServer({ allowHalfOpen: true }, onSocket) : tls.createServer({ ...options.tls, allowHalfOpen: true }, onSocket);
     // Also enforced by Node at accept time, so that TLS handshakes in progress count too.
     this.net.maxConnections = this.limits.maxConnections;
     if (options.tls !== undefined) {
@@ -569,9 +577,7 @@ export class SocketServer {
  * await server.close();
  * ```
  */
-export async function serve<M extends Record<string, unknown> = Record<string, unknown>, C = unknown>(
-  options: ServeOptions<M, C> = {},
-): Promise<SocketServer> {
+export async function serve<M extends Record<string, unknown> = Record<string, unknown>, C = unknown>(options: ServeOptions<M, C> = {}): Promise<SocketServer> {
   const server = new SocketServer(options as unknown as AnyServeOptions);
   try {
     await server.listen();

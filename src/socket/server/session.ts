@@ -547,12 +547,15 @@ export class Session implements WaitingReserver {
     for (const lease of this.liveLeases()) soonest = Math.min(soonest, lease.deadline);
     if (soonest === Infinity) return;
     const clock = this.hub.clock;
-    this.soonTimer = clock.setTimer(() => {
-      this.soonTimer = undefined;
-      if (!this.isWaiting) return;
-      if (this.deadlineSoon()) this.stopWaiting(Reply.DeadlineSoon);
-      else this.armDeadlineSoon();
-    }, Math.max(0, soonest - SAFETY_MARGIN_MS - clock.now()));
+    this.soonTimer = clock.setTimer(
+      () => {
+        this.soonTimer = undefined;
+        if (!this.isWaiting) return;
+        if (this.deadlineSoon()) this.stopWaiting(Reply.DeadlineSoon);
+        else this.armDeadlineSoon();
+      },
+      Math.max(0, soonest - SAFETY_MARGIN_MS - clock.now()),
+    );
   }
 
   /** Called by the hub for a waiting session: takes a job if one is ready for it. */

@@ -22,9 +22,28 @@ export function yamlList(items: Iterable<string>): string {
 
 /** Commands `stats` counts, in the order it prints them (reserve-job and kick-job have none). */
 export const COMMAND_COUNTERS = [
-  'put', 'peek', 'peek-ready', 'peek-delayed', 'peek-buried', 'reserve', 'reserve-with-timeout', 'delete', 'release',
-  'use', 'watch', 'ignore', 'bury', 'kick', 'touch', 'stats', 'stats-job', 'stats-tube', 'list-tubes', 'list-tube-used',
-  'list-tubes-watched', 'pause-tube',
+  'put',
+  'peek',
+  'peek-ready',
+  'peek-delayed',
+  'peek-buried',
+  'reserve',
+  'reserve-with-timeout',
+  'delete',
+  'release',
+  'use',
+  'watch',
+  'ignore',
+  'bury',
+  'kick',
+  'touch',
+  'stats',
+  'stats-job',
+  'stats-tube',
+  'list-tubes',
+  'list-tube-used',
+  'list-tubes-watched',
+  'pause-tube',
 ] as const;
 export type CountedCommand = (typeof COMMAND_COUNTERS)[number];
 
