@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { canConnect, freePort } from './net.js';
 import { findBinary, requireBinary } from './system-binary.js';
+import { watchExit } from './child-exit.js';
 
 /**
  * Whether a real beanstalkd is there for the suite described by `skipped` (e.g. `the
@@ -51,27 +52,17 @@ export async function startBeanstalkd(options: StartBeanstalkdOptions = {}): Pro
     const child = spawn(path, ['-l', '127.0.0.1', '-p', String(port), ...(options.args ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    let exited = false;
-    const exitPromise = new Promise<void>((resolve) => {
-      child.once('exit', () => {
-        exited = true;
-        resolve();
-      });
-      child.once('error', () => {
-        exited = true;
-        resolve();
-      });
-    });
+    const exit = watchExit(child);
     let stderr = '';
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       if (stderr.length < 4096) stderr += chunk;
     });
     const stop = async (): Promise<void> => {
-      if (!exited) child.kill('SIGKILL');
-      await exitPromise;
+      if (!exit.exited) child.kill('SIGKILL');
+      await exit.done;
     };
-    while (!exited && Date.now() < deadline) {
+    while (!exit.exited && Date.now() < deadline) {
       if (await canConnect(port)) return { host: '127.0.0.1', port, process: child, stop };
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { canConnect, freePort } from './net.js';
 import { findBinary, requireBinary } from './system-binary.js';
+import { watchExit } from './child-exit.js';
 
 /** Whether redis-server is there for the suite described by `skipped` (see requireBinary). */
 export function requireRedis(skipped: string): boolean {
@@ -86,26 +87,16 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Runni
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    let exited = false;
-    const exit = new Promise<void>((resolve) => {
-      child.once('exit', () => {
-        exited = true;
-        resolve();
-      });
-      child.once('error', () => {
-        exited = true;
-        resolve();
-      });
-    });
+    const exit = watchExit(child);
     const kill = async (): Promise<void> => {
-      if (!exited) child.kill('SIGKILL');
-      await exit;
+      if (!exit.exited) child.kill('SIGKILL');
+      await exit.done;
     };
     const stop = async (): Promise<void> => {
       await kill();
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     };
-    while (!exited && Date.now() < deadline) {
+    while (!exit.exited && Date.now() < deadline) {
       // Accepting connections is not enough: while it loads its files it answers LOADING.
       if (await answersPing(port)) return { port, url: `redis://127.0.0.1:${port}`, dir, process: child, kill, stop };
       await new Promise((resolve) => setTimeout(resolve, 20));
