@@ -11,6 +11,7 @@ export default defineConfig({
     'redis/index': 'src/redis/index.ts',
     'dashboard/index': 'src/dashboard/index.ts',
     'dashboard/prom-client': 'src/dashboard/prom-client.ts',
+    'cron/index': 'src/cron/index.ts',
     'cli/docket': 'src/cli/docket.ts',
   },
   format: ['esm', 'cjs'],

@@ -21,6 +21,8 @@ export type { Job, JobSnapshot, AttemptError } from './job.js';
 export { JobState, DeadReason } from './lifecycle.js';
 export { DeadLetters } from './dead-letter.js';
 export type { QueueEvents } from './events.js';
+export type { ScheduleOptions, ScheduleInfo } from './schedules.js';
+export type { ScheduleRule, RuleSpec, CronRuleFactory } from './schedule-slots.js';
 export type { QueueOptions, AddOptions, RetryOptions, DeadLetterOptions, ReserveOptions, CloseOptions } from './options.js';
 export { DEFAULTS, DEFAULT_PRIORITY, MAX_PRIORITY } from './options.js';
 export type { Backoff, BackoffStrategy, BackoffFunction } from './retry.js';

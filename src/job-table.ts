@@ -104,6 +104,14 @@ export class JobTable<T> {
     if (wasReady) this.ready.add(job);
   }
 
+  /** Clears a job's dedupe key (it stays in the queue); the caller records the change. */
+  forgetDedupeId(job: JobRecord<T>): void {
+    const key = job.dedupeId;
+    if (key === undefined) return;
+    if (this.byDedupeId.get(key) === job) this.byDedupeId.delete(key);
+    job.more.dedupeId = undefined;
+  }
+
   /** Takes out a job that was never acknowledged, recording nothing. */
   drop(job: JobRecord<T>): void {
     this.leave(job);

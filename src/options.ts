@@ -4,6 +4,7 @@ import { InvalidOptionError } from './errors.js';
 import type { Job } from './job.js';
 import type { Backoff } from './retry.js';
 import type { Store } from './store.js';
+import { type CronRuleFactory, SCHEDULE_KEY_PREFIX } from './schedule-slots.js';
 import type { Queue } from './queue.js';
 
 /** Largest priority: the protocol's unsigned 32-bit range. */
@@ -68,6 +69,12 @@ export interface QueueOptions<T> {
   random?: () => number;
   /** Where every state change is recorded (the journal). @defaultValue none (memory only) */
   store?: Store<T>;
+  /**
+   * Rebuilds the cron rules of schedules restored from a journal: pass `cron` from
+   * `docket/cron`. Opening a journal that holds a cron schedule without it fails with an
+   * `InvalidOptionError` naming the schedules. @defaultValue none (`every` rules only)
+   */
+  cron?: CronRuleFactory;
 }
 
 /** Options of one job. */
@@ -218,6 +225,8 @@ export function checkAddOptions(options: AddOptions): void {
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0)) {
     throw invalid('id', 'a non-empty string', options.id);
   }
+  if (options.id?.startsWith(SCHEDULE_KEY_PREFIX) === true)
+    throw invalid('id', `a key not starting with ${JSON.stringify(SCHEDULE_KEY_PREFIX)} (kept for schedules)`, options.id);
 }
 
 /** Options of {@link Queue.reserve}. */

@@ -28,6 +28,8 @@ import { Outcomes } from './outcomes.js';
 import { QueueCounters, type QueueStats } from './queue-stats.js';
 import { ReserveWaiters } from './reserve-waiters.js';
 import { type ClosableHandler, type Handler, HandlerSlots } from './handler-slots.js';
+import { type ScheduleInfo, type ScheduleOptions, Schedules } from './schedules.js';
+import { type CronRuleFactory, SCHEDULE_KEY_PREFIX, type ScheduleRule } from './schedule-slots.js';
 
 const resolvedVoid = Promise.resolve();
 
@@ -68,11 +70,18 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   private readonly outcomes: Outcomes<T>;
   private readonly conditions = new Conditions();
   private readonly counters = new QueueCounters();
+  /** Created with the first schedule (or a restored one): a queue without any pays nothing. */
+  private registry: Schedules<T> | undefined = undefined;
+  private readonly cronRules: CronRuleFactory | undefined;
 
   constructor(options: QueueOptions<T> = {}) {
     super();
     this.opts = resolveOptions(options);
     this.concurrencyLimit = this.opts.concurrency;
+    if (options.cron !== undefined && typeof options.cron !== 'function') {
+      throw new InvalidOptionError(`Expected \`cron\` to be the \`cron\` function of 'docket/cron', got \`${String(options.cron)}\``);
+    }
+    this.cronRules = options.cron;
     this.jobConfig = {
       queueName: this.opts.name,
       epoch: this.opts.clock.now(),
@@ -353,6 +362,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     const job = this.table.get(id);
     if (job === undefined || job.state === 'reserved') return false;
     this.background(this.table.move(job, 'remove'));
+    // A schedule's pending job deleted by hand: its slot is skipped, the next one follows.
+    if (this.registry !== undefined) this.background(this.registry.removed(job));
     this.afterChange();
     return true;
   }
@@ -444,6 +455,59 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     });
   }
 
+  // ── schedules ─────────────────────────────────────────────────────────
+
+  /**
+   * Creates or updates the schedule `id`: exactly one pending job of it is in the queue at
+   * any time, due at the rule's next slot, and the job after it is created when it starts.
+   * Upserting the same id again (after a restart too) never adds a second pending job and
+   * never skips a slot; new data or options replace the pending job at its slot, a new
+   * rule takes effect from its next slot. Resolves with the schedule once it is stored.
+   * Throws {@link InvalidOptionError} for an empty id, a bad rule or bad options.
+   *
+   * @param rule - `{ every: ms }` (slots at whole multiples of `ms` since the epoch) or
+   *   `cron(pattern, { tz })` from `docket/cron`
+   * @example
+   * ```ts
+   * await q.schedule('digest', { every: 60 * 60_000 }, { kind: 'digest' }, { attempts: 3 });
+   * ```
+   */
+  schedule(id: string, rule: { every: number } | ScheduleRule, data: T, options?: ScheduleOptions): Promise<ScheduleInfo<T>> {
+    let written: Promise<void>;
+    try {
+      this.assertOpen();
+      written = this.scheduleRegistry().upsert(id, rule, data, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.afterChange();
+    return written.then(
+      () => this.registry?.get(id) as ScheduleInfo<T>,
+      (error: unknown) => Promise.reject(this.storeFailed(error)),
+    );
+  }
+
+  /**
+   * Deletes the schedule `id` and its pending job; its jobs already started run on as
+   * ordinary jobs (retries included) and create no successor. Resolves `false` if there
+   * was no such schedule, once the change is stored.
+   */
+  unschedule(id: string): Promise<boolean> {
+    let removed: Promise<boolean>;
+    try {
+      removed = this.registry === undefined ? Promise.resolve(false) : this.registry.unschedule(id);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.afterChange();
+    return removed.then(undefined, (error: unknown) => Promise.reject(this.storeFailed(error)));
+  }
+
+  /** The queue's schedules, each with its pending job. */
+  schedules(): ScheduleInfo<T>[] {
+    return this.registry === undefined ? [] : this.registry.list();
+  }
+
   /**
    * Stops intake (`add` rejects with {@link QueueClosedError}, waiting producers too, and
    * waiting `reserve()` calls resolve `undefined`), lets running jobs finish for up to
@@ -467,9 +531,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
    * @internal
    */
   restore(snapshots: Iterable<JobSnapshot<T>>): void {
+    const scheduled: JobRecord<T>[] = [];
     for (const snapshot of snapshots) {
       const job = JobRecord.fromSnapshot(snapshot, this.jobConfig);
       reserveIdsThrough(job.id);
+      if (job.dedupeId?.startsWith(SCHEDULE_KEY_PREFIX) === true) scheduled.push(job);
       if (snapshot.state !== 'reserved') {
         this.table.restore(job, snapshot.state, snapshot.state === 'delayed' ? snapshot.dueAt : Infinity);
         continue;
@@ -480,10 +546,31 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       this.table.restore(job, last ? 'buried' : 'ready', Infinity);
       this.background(this.table.touch(job));
     }
+    if (scheduled.length > 0) for (const stored of this.scheduleRegistry().recover(scheduled)) this.background(stored);
     this.wake();
   }
 
   // ── internals: admission ──────────────────────────────────────────────
+
+  private scheduleRegistry(): Schedules<T> {
+    this.registry ??= new Schedules<T>({
+      now: () => this.opts.clock.now(),
+      defaults: { attempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout },
+      cron: this.cronRules,
+      add: (data, options, key, dueAt) => {
+        // Past admission: a schedule holds one job at a time, whatever `maxSize` says.
+        const job = this.createRecord(data, { ...options, id: key, delay: Math.max(0, dueAt - this.opts.clock.now()) });
+        return { job, stored: this.place(job) };
+      },
+      remove: (job) => this.table.move(job, 'remove'),
+      detach: (job) => {
+        this.table.forgetDedupeId(job);
+        return this.table.touch(job);
+      },
+      isLive: (job) => this.table.get(job.id) === job,
+    });
+    return this.registry;
+  }
 
   /** The live job with the dedupe id these options name, if any. */
   private withSameId(options: AddOptions | undefined): Job<T> | undefined {
@@ -671,6 +758,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     const lease = new ReservedJob(job, this.host, push, length);
     job.current = lease;
     this.background(stored);
+    // After the reserve is recorded: a crash between the two leaves a started job and no
+    // successor, which a restart creates; never two pending jobs.
+    if (this.registry !== undefined) this.background(this.registry.started(job));
     if (this.hears('active')) this.emit('active', job);
     return lease;
   }
