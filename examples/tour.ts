@@ -8,6 +8,7 @@ const stops: Array<[title: string, file: string]> = [
   ['Priorities: lower first, FIFO among equals', 'priorities.ts'],
   ['Retries with backoff, a dead letter, and a redrive', 'retry-dead-letter.ts'],
   ['A pull consumer with leases and acks', 'pull-consumer.ts'],
+  ['Schedules: cron in a time zone, every N ms, and a restart (docket/cron, docket/journal)', 'schedules.ts'],
   ['CPU work on a worker-thread pool (docket/threads)', 'threads/main.ts'],
   ['A beanstalkd-protocol server and client (docket/socket)', 'socket-client.ts'],
 ];

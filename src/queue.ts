@@ -557,17 +557,25 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       now: () => this.opts.clock.now(),
       defaults: { attempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout },
       cron: this.cronRules,
-      add: (data, options, key, dueAt) => {
-        // Past admission: a schedule holds one job at a time, whatever `maxSize` says.
-        const job = this.createRecord(data, { ...options, id: key, delay: Math.max(0, dueAt - this.opts.clock.now()) });
-        return { job, stored: this.place(job) };
-      },
+      create: (data, options, key, dueAt) => this.createRecord(data, { ...options, id: key, delay: Math.max(0, dueAt - this.opts.clock.now()) }),
+      // Past admission: a schedule holds one job at a time, whatever `maxSize` says.
+      place: (job) => this.place(job),
       remove: (job) => this.table.move(job, 'remove'),
       detach: (job) => {
         this.table.forgetDedupeId(job);
         return this.table.touch(job);
       },
       isLive: (job) => this.table.get(job.id) === job,
+      hold: (change) => {
+        const nested = this.dispatching;
+        this.dispatching = true;
+        try {
+          return change();
+        } finally {
+          this.dispatching = nested;
+          if (!nested) this.wake();
+        }
+      },
     });
     return this.registry;
   }

@@ -44,19 +44,23 @@ export interface ScheduleInfo<T> {
   readonly job: Job<T> | undefined;
 }
 
-/** What the registry asks of its queue. Each change returns the store's answer. */
+/** What the registry asks of its queue. Each change returns the store's answer. @internal */
 export interface ScheduleHost<T> {
   now(): number;
   /** The job settings of the queue, for options a schedule leaves out. */
   readonly defaults: { readonly attempts: number; readonly ttr: number; readonly timeout: number };
   /** Rebuilds cron rules of restored schedules (`undefined`: none given). */
   readonly cron: CronRuleFactory | undefined;
-  /** Adds a job with dedupe key `key`, due at `dueAt`, past `maxSize` (one per schedule). */
-  add(data: T, options: Required<ScheduleOptions>, key: string, dueAt: number): { job: JobRecord<T>; stored: void | Promise<void> };
+  /** Makes a job with dedupe key `key`, due at `dueAt`, not yet in the queue. */
+  create(data: T, options: Required<ScheduleOptions>, key: string, dueAt: number): JobRecord<T>;
+  /** Puts a job from `create` in the queue, past `maxSize` (one per schedule); it may start at once. */
+  place(job: JobRecord<T>): void | Promise<void>;
   /** Deletes a job that has not started. */
   remove(job: JobRecord<T>): void | Promise<void>;
   /** Clears a started job's key, so that it runs on as an ordinary job, and records that. */
   detach(job: JobRecord<T>): void | Promise<void>;
+  /** Runs `change` with dispatch held (no job starts until it returns), then dispatches. */
+  hold<R>(change: () => R): R;
   /** Whether the job is still in the queue. */
   isLive(job: JobRecord<T>): boolean;
 }
@@ -94,6 +98,7 @@ function info<T>(entry: Entry<T>): ScheduleInfo<T> {
  * dedupe key names the schedule, its slot and its rule. That key is the whole durable
  * state: a journal that keeps the jobs keeps the schedules, and a restart rebuilds them
  * from the restored jobs ({@link Schedules.recover}).
+ * @internal
  */
 export class Schedules<T> {
   private readonly entries = new Map<string, Entry<T>>();
@@ -111,6 +116,11 @@ export class Schedules<T> {
    * rule's next slot (after the last one started, not in the past).
    */
   upsert(id: string, ruleInput: unknown, data: T, options: ScheduleOptions = {}): Promise<void> {
+    // Held: a job due now must not start between the new pending job and the old one's deletion.
+    return this.host.hold(() => this.change(id, ruleInput, data, options));
+  }
+
+  private change(id: string, ruleInput: unknown, data: T, options: ScheduleOptions): Promise<void> {
     checkScheduleId(id);
     const rule = toRule(ruleInput);
     const resolved = this.resolve(options);
@@ -270,11 +280,20 @@ export class Schedules<T> {
 
   private createPending(entry: Entry<T>, slot: number): void | Promise<void> {
     const key = scheduleKey({ id: entry.id, slot, rule: entry.rule.spec });
-    const { job, stored } = this.host.add(entry.data, entry.options, key, slot);
+    const job = this.host.create(entry.data, entry.options, key, slot);
+    const previous = { pending: entry.pending, slot: entry.slot };
+    // Known as pending before it is placed: a job due now may start inside `place`.
     entry.pending = job;
     entry.slot = slot;
     this.byPending.set(job, entry);
-    return stored;
+    try {
+      return this.host.place(job);
+    } catch (refusal) {
+      // The store refused it (data it cannot encode): nothing was added.
+      this.byPending.delete(job);
+      Object.assign(entry, previous);
+      throw refusal;
+    }
   }
 
   private bind(spec: RuleSpec): ScheduleRule {

@@ -70,6 +70,22 @@ describe('schedule({ every })', () => {
     expect(info.job?.state).toBe('ready');
   });
 
+  it('a first slot that is now starts at once on a free consumer, and its successor is the pending job', async () => {
+    const clock = new ManualClock(START);
+    const q = new Queue<string>({ clock });
+    queues.push(q);
+    const started: Array<number | undefined> = [];
+    q.process((job) => {
+      started.push(slotOf(job.job));
+    });
+    const info = await q.schedule('now', { every: MINUTE }, 'x');
+    expect(started).toEqual([START]);
+    expect(info.next).toBe(START + MINUTE);
+    expect(pendingOf(q, 'now').map(slotOf)).toEqual([START + MINUTE]);
+    expect(await q.unschedule('now')).toBe(true);
+    expect(q.size).toBe(0);
+  });
+
   it('gives the jobs the data and options, with the queue defaults filled in', async () => {
     const { q } = makeQueue({ retry: { attempts: 4 }, ttr: 5_000 });
     const info = await q.schedule('s', { every: MINUTE }, 'data', { priority: 7 });

@@ -7,9 +7,9 @@ export type { ScheduleRule, RuleSpec, CronRuleFactory } from '../schedule-slots.
 /** Options of {@link cron}. */
 export interface CronOptions {
   /**
-   * IANA time zone the pattern is read in (`'Europe/Berlin'`); across a DST change a
-   * local time that does not exist runs at the first instant after the gap, and one that
-   * occurs twice names two instants.
+   * IANA time zone the pattern is read in (`'Europe/Berlin'`). Across a DST change, a local
+   * time that does not exist runs once at the first instant after the gap, and one that
+   * happens twice runs once, the first time.
    * @defaultValue the process's local time zone
    */
   tz?: string;
