@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { cron } from '../src/cron/index.js';
 import { InvalidOptionError } from '../src/errors.js';
+import { journalOf } from '../src/journal/index.js';
 import type { Job } from '../src/job.js';
 import type { Queue } from '../src/queue.js';
 import { parseScheduleKey } from '../src/schedule-slots.js';
@@ -57,6 +58,17 @@ describe('schedules in a journal', () => {
     expect(added).toEqual([]);
     expect(pending(third, 's')).toEqual([[T + MINUTE, 'x']]);
     expect(third.size).toBe(1);
+  });
+
+  it('survive a compaction: the rewritten file keeps each pending job with its key', async () => {
+    const first = await dir.start<string>({ clock: new ManualClock(T + 1), compactionSlack: Infinity });
+    const created = await first.schedule('s', { every: MINUTE }, 'x');
+    for (let i = 0; i < 50; i++) first.remove((await first.add(`filler ${i}`)).id);
+    expect(await journalOf(first)?.compact()).toBeDefined();
+    await dir.crash(first);
+    const second = await dir.start<string>({ clock: new ManualClock(T + 2) });
+    expect(second.schedules().map((s) => [s.id, s.next, s.job?.id])).toEqual([['s', T + MINUTE, created.job?.id]]);
+    expect(second.size).toBe(1);
   });
 
   it('a slot missed while the process was down runs once at start, not once per missed slot', async () => {
