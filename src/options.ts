@@ -225,8 +225,9 @@ export function checkAddOptions(options: AddOptions): void {
   if (options.id !== undefined && (typeof options.id !== 'string' || options.id.length === 0)) {
     throw invalid('id', 'a non-empty string', options.id);
   }
-  if (options.id?.startsWith(SCHEDULE_KEY_PREFIX) === true)
+  if (options.id?.startsWith(SCHEDULE_KEY_PREFIX) === true) {
     throw invalid('id', `a key not starting with ${JSON.stringify(SCHEDULE_KEY_PREFIX)} (kept for schedules)`, options.id);
+  }
 }
 
 /** Options of {@link Queue.reserve}. */

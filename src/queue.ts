@@ -480,7 +480,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     } catch (error) {
       return Promise.reject(error);
     }
-    this.afterChange();
     return written.then(
       () => this.registry?.get(id) as ScheduleInfo<T>,
       (error: unknown) => Promise.reject(this.storeFailed(error)),

@@ -106,10 +106,6 @@ export class Schedules<T> {
 
   constructor(private readonly host: ScheduleHost<T>) {}
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   /**
    * Creates or updates a schedule. The same rule, data and options again change nothing;
    * new data or options replace the pending job at its slot; a new rule moves it to the
