@@ -15,6 +15,8 @@ export const ErrorCode = {
   /** docket/journal: another live process (or another open queue of this one) has the journal open. */
   JournalLocked: 'DOCKET_JOURNAL_LOCKED',
   NonError: 'DOCKET_NON_ERROR',
+  /** Thrown by a handler: an upstream asked to slow down; the job goes back without using an attempt. */
+  RateLimited: 'DOCKET_RATE_LIMITED',
   /** docket/socket: a reply or byte stream that is not the beanstalkd protocol. */
   Protocol: 'DOCKET_PROTOCOL',
   /** docket/socket: the connection failed or dropped before an answer. */
@@ -93,6 +95,33 @@ export class NonErrorThrownError extends defineError(ErrorCode.NonError, 'NonErr
  * straight to the dead letters with reason `'unrecoverable'`.
  */
 export class UnrecoverableError extends defineError(ErrorCode.Unrecoverable, 'UnrecoverableError') {}
+
+/** Who waits after a {@link RateLimitError} or `rateLimit(ms)`: the job's group, or the whole queue. */
+export type RateLimitScope = 'group' | 'queue';
+
+/**
+ * Throw (or reject with) this from a handler when an upstream says "too many requests":
+ * the job goes back to the queue without using an attempt, and its group (or, for a job
+ * without a group or with `scope: 'queue'`, the whole queue) starts nothing for `delay`
+ * ms. The same as calling `job.rateLimit(delay)`.
+ * @example
+ * ```ts
+ * if (response.status === 429) throw new RateLimitError(Number(response.headers.get('retry-after')) * 1000);
+ * ```
+ */
+export class RateLimitError extends DocketError {
+  static readonly code = ErrorCode.RateLimited;
+  /** Ms the group (or queue) waits before it starts more jobs. */
+  readonly delay: number;
+  /** Who waits; `undefined`: the job's group if it has one, else the queue. */
+  readonly scope: RateLimitScope | undefined;
+
+  constructor(delay: number, options: { scope?: RateLimitScope; cause?: unknown } = {}) {
+    super(ErrorCode.RateLimited, `rate limited: wait ${delay} ms before starting more jobs`, options);
+    this.delay = delay;
+    this.scope = options.scope;
+  }
+}
 
 const classesByCode: Record<string, new (message: string, options?: { cause?: unknown }) => DocketError> = {
   [ErrorCode.QueueClosed]: QueueClosedError,

@@ -1,9 +1,11 @@
 import type { Clock } from './clock.js';
+import type { DispatchSettings, Gate } from './group-dispatch.js';
+import { GroupDispatch } from './group-dispatch.js';
 import { PagedIdMap } from './paged-id-map.js';
 import type { JobRecord } from './job.js';
 import { ReadySet } from './ready-set.js';
 import { Scheduler } from './scheduler.js';
-import type { JobEvent, JobState } from './lifecycle.js';
+import type { JobEvent, JobState, NextState } from './lifecycle.js';
 import { nextState } from './lifecycle.js';
 import type { ChangeType, Store } from './store.js';
 
@@ -16,6 +18,8 @@ export interface JobTableHooks<T> {
   onDue(job: JobRecord<T>): void;
   /** A reserved job's lease or timeout ran out. */
   onDeadline(job: JobRecord<T>): void;
+  /** A group (or the queue) held back by a rate limit may start jobs again. */
+  onGateOpen(): void;
 }
 
 /**
@@ -29,6 +33,10 @@ export class JobTable<T> {
   readonly ready = new ReadySet<JobRecord<T>>();
   readonly delayed: Scheduler<JobRecord<T>>;
   readonly leases: Scheduler<JobRecord<T>>;
+  /** Groups and rate limits: who starts next when the first ready job may not. */
+  readonly groups: GroupDispatch<JobRecord<T>>;
+  /** Gates of rate-limited groups and of the queue, one timer for all. */
+  private readonly gates: Scheduler<Gate>;
   /** In the order they were buried: oldest first. */
   readonly buried = new Map<number, JobRecord<T>>();
   /** Reserved jobs (each holds its lease in `current`). */
@@ -38,9 +46,25 @@ export class JobTable<T> {
   constructor(
     clock: Clock,
     private readonly hooks: JobTableHooks<T>,
+    dispatch: DispatchSettings,
   ) {
     this.delayed = new Scheduler(clock, hooks.onDue);
     this.leases = new Scheduler(clock, hooks.onDeadline);
+    this.gates = new Scheduler<Gate>(clock, (gate) => {
+      this.groups.opened(gate);
+      hooks.onGateOpen();
+    });
+    this.groups = new GroupDispatch(this.ready, dispatch, this.gates);
+  }
+
+  /** Ready jobs, with a group or without. */
+  get readyCount(): number {
+    return this.ready.size + this.groups.ready;
+  }
+
+  /** Ready jobs with priority below 1024 (beanstalkd's urgent). */
+  get urgentCount(): number {
+    return this.ready.urgent + this.groups.urgent;
   }
 
   /** Jobs in any state. */
@@ -68,19 +92,23 @@ export class JobTable<T> {
     const stored = this.hooks.store?.append({ type: 'put', job });
     this.index(job);
     this.enter(job, to);
+    if (job.group !== undefined) this.grouped(job, 'new', to);
     return stored;
   }
 
   /** Moves a job by `event`; a job entering delayed or reserved is due at `dueAt`. */
   move(job: JobRecord<T>, event: JobEvent, dueAt = Infinity): void | Promise<void> {
-    const to = nextState(job.state, event);
+    const from = job.state;
+    const to = nextState(from, event);
     this.leave(job);
     if (to === 'done') {
       this.unindex(job);
+      if (job.group !== undefined) this.grouped(job, from, 'done');
       return this.record('delete', job);
     }
     job.dueAt = dueAt;
     this.enter(job, to);
+    if (job.group !== undefined) this.grouped(job, from, to);
     return this.record('update', job);
   }
 
@@ -98,6 +126,7 @@ export class JobTable<T> {
 
   /** Moves a ready job to its new priority. */
   reprioritize(job: JobRecord<T>, priority: number): void {
+    if (job.state === 'ready' && job.group !== undefined) return this.groups.reprioritize(job, priority);
     const wasReady = job.state === 'ready';
     if (wasReady) this.ready.delete(job);
     job.priority = priority;
@@ -114,8 +143,10 @@ export class JobTable<T> {
 
   /** Takes out a job that was never acknowledged, recording nothing. */
   drop(job: JobRecord<T>): void {
+    const from = job.state;
     this.leave(job);
     this.unindex(job);
+    if (job.group !== undefined) this.grouped(job, from, 'done');
   }
 
   /** Places a stored job as it was (replay), recording nothing. */
@@ -123,6 +154,7 @@ export class JobTable<T> {
     this.index(job);
     job.dueAt = dueAt;
     this.enter(job, state);
+    if (job.group !== undefined) this.grouped(job, 'new', state);
   }
 
   *reservedJobs(): IterableIterator<JobRecord<T>> {
@@ -132,11 +164,19 @@ export class JobTable<T> {
   stopTimers(): void {
     this.delayed.stop();
     this.leases.stop();
+    this.gates.stop();
   }
 
   setKeepAlive(keepAlive: boolean): void {
     this.delayed.setKeepAlive(keepAlive);
     this.leases.setKeepAlive(keepAlive);
+    this.gates.setKeepAlive(keepAlive);
+  }
+
+  /** A job with a group moved: its group follows, and only then is a ready one announced. */
+  private grouped(job: JobRecord<T>, from: JobState | 'new', to: NextState): void {
+    this.groups.moved(job, from, to);
+    if (to === 'ready') this.hooks.onReady(job);
   }
 
   private index(job: JobRecord<T>): void {
@@ -154,7 +194,8 @@ export class JobTable<T> {
   private leave(job: JobRecord<T>): void {
     switch (job.state) {
       case 'ready':
-        this.ready.delete(job);
+        // A job with a group is in its group's ready set (see `groups.moved`).
+        if (job.group === undefined) this.ready.delete(job);
         break;
       case 'delayed':
         this.delayed.delete(job);
@@ -178,6 +219,8 @@ export class JobTable<T> {
     job.state = to;
     switch (to) {
       case 'ready':
+        // A job with a group goes to its group's ready set (see `grouped`).
+        if (job.group !== undefined) break;
         this.ready.add(job);
         this.hooks.onReady(job);
         break;

@@ -40,6 +40,8 @@ export interface Job<T> {
   readonly delay: number;
   /** Deduplication key given at `add`, if any. */
   readonly dedupeId: string | undefined;
+  /** Its group (`add(data, { group })`), if any: jobs of a group run in order, within the group's slots. */
+  readonly group: string | undefined;
   /** When it was added (ms since the epoch, queue clock). */
   readonly createdOn: number;
   /** When its latest attempt started. */
@@ -75,6 +77,8 @@ export interface JobSnapshot<T> {
   ttl: number;
   delay: number;
   dedupeId: string | undefined;
+  /** Its group; absent for a job without one. */
+  group?: string | undefined;
   createdOn: number;
   processedOn: number | undefined;
   finishedOn: number | undefined;
@@ -138,6 +142,9 @@ export interface JobExtra {
   kicks: number;
   /** Reservations that no longer count as attempts (given back, or before a redrive). */
   uncounted: number;
+  group: string | undefined;
+  /** Whether it holds a slot of its group (kept by the group dispatch). */
+  holdsSlot: boolean;
 }
 
 /**
@@ -215,6 +222,8 @@ export class JobRecord<T> implements Job<T> {
       buries: 0,
       kicks: 0,
       uncounted: 0,
+      group: undefined,
+      holdsSlot: false,
     });
   }
 
@@ -238,6 +247,16 @@ export class JobRecord<T> implements Job<T> {
   }
   get dedupeId(): string | undefined {
     return this.extra?.dedupeId;
+  }
+  get group(): string | undefined {
+    return this.extra?.group;
+  }
+  /** Kept by the group dispatch; only jobs with a group ever hold a slot. */
+  get holdsSlot(): boolean {
+    return this.extra?.holdsSlot ?? false;
+  }
+  set holdsSlot(value: boolean) {
+    if (value || this.extra !== undefined) this.more.holdsSlot = value;
   }
   get errors(): readonly AttemptError[] {
     return this.extra?.errorList ?? noErrors;
@@ -271,6 +290,7 @@ export class JobRecord<T> implements Job<T> {
       ttl: this.ttl,
       delay: this.delay,
       dedupeId: this.dedupeId,
+      ...(this.group === undefined ? {} : { group: this.group }),
       createdOn: this.createdOn,
       processedOn: this.processedOn,
       finishedOn: this.finishedOn,
@@ -313,6 +333,7 @@ export class JobRecord<T> implements Job<T> {
     if (
       s.delay !== 0 ||
       s.dedupeId !== undefined ||
+      s.group !== undefined ||
       s.errors.length !== 0 ||
       s.deadReason !== undefined ||
       s.timeouts !== 0 ||
@@ -331,6 +352,8 @@ export class JobRecord<T> implements Job<T> {
         buries: s.buries,
         kicks: s.kicks,
         uncounted,
+        group: s.group,
+        holdsSlot: false,
       };
     }
     return job;

@@ -2,6 +2,7 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { InvalidOptionError } from './errors.js';
 import type { Job } from './job.js';
+import type { RateLimit } from './rate-limiter.js';
 import type { Backoff } from './retry.js';
 import type { Store } from './store.js';
 import { type CronRuleFactory, SCHEDULE_KEY_PREFIX } from './schedule-slots.js';
@@ -75,6 +76,31 @@ export interface QueueOptions<T> {
    * `InvalidOptionError` naming the schedules. @defaultValue none (`every` rules only)
    */
   cron?: CronRuleFactory;
+  /**
+   * Jobs of one group (`add(data, { group })`) that may hold a slot at once: 1 runs each
+   * group strictly in order. `setGroupConcurrency(group, n)` overrides it for one group.
+   * @defaultValue 1
+   */
+  groupConcurrency?: number;
+  /**
+   * Whether a started job of a group keeps its slot until it completes, is dead-lettered or
+   * removed: a retry waiting for its backoff (or a released job) then holds back the
+   * group's later jobs, so order is kept. `false` frees the slot when each attempt ends.
+   * @defaultValue true
+   */
+  strictGroups?: boolean;
+  /**
+   * At most `max` jobs of the queue start in any `duration` ms (a sliding window). Jobs
+   * over the limit wait; none is dropped. @defaultValue none
+   * @example { max: 100, duration: 1000 }
+   */
+  limiter?: RateLimit;
+  /**
+   * At most `max` jobs of each group start in any `duration` ms (a sliding window per
+   * group). @defaultValue none
+   * @example { max: 10, duration: 1000 } // 10 a second per customer
+   */
+  groupLimit?: RateLimit;
 }
 
 /** Options of one job. */
@@ -93,6 +119,11 @@ export interface AddOptions {
   ttl?: number;
   /** Deduplication key: adding a key that is still in the queue returns the existing job. */
   id?: string;
+  /**
+   * The job's group, a non-empty string: jobs of a group run in order (priority, then
+   * age), at most `groupConcurrency` at once, and groups take turns. @defaultValue none
+   */
+  group?: string;
 }
 
 /** {@link QueueOptions} with every default filled in. */
@@ -111,6 +142,10 @@ export interface ResolvedQueueOptions<T> {
   clock: Clock;
   random: () => number;
   store: Store<T> | undefined;
+  groupConcurrency: number;
+  strictGroups: boolean;
+  limiter: RateLimit | undefined;
+  groupLimit: RateLimit | undefined;
 }
 
 /** The defaults, in one place. */
@@ -124,6 +159,8 @@ export const DEFAULTS = {
   maxSize: Infinity,
   onFull: 'wait',
   priority: DEFAULT_PRIORITY,
+  groupConcurrency: 1,
+  strictGroups: true,
 } as const;
 
 function show(value: unknown): string {
@@ -193,6 +230,8 @@ export function resolveOptions<T>(options: QueueOptions<T> = {}): ResolvedQueueO
   if (typeof name !== 'string' || name.length === 0) throw invalid('name', 'a non-empty string', name);
   const onFull = options.onFull ?? DEFAULTS.onFull;
   if (onFull !== 'wait' && onFull !== 'reject') throw invalid('onFull', "'wait' or 'reject'", onFull);
+  const strictGroups = options.strictGroups ?? DEFAULTS.strictGroups;
+  if (typeof strictGroups !== 'boolean') throw invalid('strictGroups', 'a boolean', strictGroups);
   const clock = options.clock ?? systemClock;
   if (typeof clock.now !== 'function' || typeof clock.setTimer !== 'function') throw invalid('clock', 'a Clock', clock);
   return {
@@ -210,6 +249,10 @@ export function resolveOptions<T>(options: QueueOptions<T> = {}): ResolvedQueueO
     clock,
     random: optionalFunction('random', options.random) ?? Math.random,
     store: options.store,
+    groupConcurrency: checkInteger('groupConcurrency', options.groupConcurrency ?? DEFAULTS.groupConcurrency, 1, Infinity),
+    strictGroups,
+    limiter: options.limiter === undefined ? undefined : checkRateLimit('limiter', options.limiter),
+    groupLimit: options.groupLimit === undefined ? undefined : checkRateLimit('groupLimit', options.groupLimit),
   };
 }
 
@@ -228,6 +271,24 @@ export function checkAddOptions(options: AddOptions): void {
   if (options.id?.startsWith(SCHEDULE_KEY_PREFIX) === true) {
     throw invalid('id', `a key not starting with ${JSON.stringify(SCHEDULE_KEY_PREFIX)} (kept for schedules)`, options.id);
   }
+  if (options.group !== undefined) checkGroup('group', options.group);
+}
+
+/** A {@link RateLimit}: `max` an integer >= 1, `duration` a finite number of ms >= 1. */
+export function checkRateLimit(name: string, value: unknown): RateLimit {
+  if (typeof value !== 'object' || value === null) throw invalid(name, 'a { max, duration } object', value);
+  const { max, duration } = value as Record<string, unknown>;
+  checkInteger(`${name}.max`, max, 1, Number.MAX_SAFE_INTEGER);
+  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 1) {
+    throw invalid(`${name}.duration`, 'a finite number of milliseconds >= 1', duration);
+  }
+  return { max: max as number, duration };
+}
+
+/** A group name: a non-empty string. */
+export function checkGroup(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(name, 'a non-empty string', value);
+  return value;
 }
 
 /** Options of {@link Queue.reserve}. */

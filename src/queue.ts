@@ -8,6 +8,8 @@ import {
   LeaseExpiredError,
   QueueClosedError,
   QueueFullError,
+  RateLimitError,
+  type RateLimitScope,
   StoreFailedError,
   toError,
 } from './errors.js';
@@ -18,7 +20,8 @@ import { JobTable } from './job-table.js';
 import { JobRecord, nextJobId, reserveIdsThrough } from './job.js';
 import type { JobConfig } from './job.js';
 import type { AddOptions, CloseOptions, QueueOptions, ReserveOptions, ResolvedQueueOptions } from './options.js';
-import { checkAddOptions, checkDuration, checkInteger, checkPriority, DEFAULTS, resolveOptions } from './options.js';
+import { checkAddOptions, checkDuration, checkGroup, checkInteger, checkPriority, DEFAULTS, resolveOptions } from './options.js';
+import type { GroupStats } from './group-dispatch.js';
 import type { LeaseHost } from './reserved-job.js';
 import { ReservedJob } from './reserved-job.js';
 import type { JobState } from './lifecycle.js';
@@ -100,7 +103,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
         this.wake();
       },
       onDeadline: (job) => this.deadlinePassed(job),
-    });
+      onGateOpen: () => this.wake(),
+    }, this.opts);
     this.outcomes = new Outcomes<T>(
       {
         now: () => this.opts.clock.now(),
@@ -143,7 +147,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
           if (opts?.priority !== undefined) checkPriority('priority', opts.priority);
           return this.outcomes.giveBack(lease.record, opts);
         }),
-      fail: (lease, error) => this.guarded(lease, () => this.outcomes.attemptFailed(lease.record, toError(error), 'failed')),
+      fail: (lease, error) => this.guarded(lease, () => this.failed(lease, error)),
+      rateLimit: (lease, ms, scope) => this.guarded(lease, () => this.limited(lease.record, ms, scope)),
       bury: (lease, reason, priority) =>
         this.guarded(lease, () => {
           if (priority !== undefined) checkPriority('priority', priority);
@@ -178,7 +183,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   }
   /** Jobs waiting: ready plus delayed. */
   get size(): number {
-    return this.table.ready.size + this.table.delayed.size;
+    return this.table.readyCount + this.table.delayed.size;
   }
   /** Jobs in flight: reserved by a handler or a pull consumer. */
   get pending(): number {
@@ -327,7 +332,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   }
   /** The job `reserve()` would get next. */
   peekReady(): Job<T> | undefined {
-    return this.table.ready.peek();
+    const { groups, ready } = this.table;
+    return groups.simple ? ready.peek() : groups.peek();
   }
   /** The delayed job due soonest. */
   peekDelayed(): Job<T> | undefined {
@@ -425,13 +431,47 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.wake();
   }
 
+  // ── groups ────────────────────────────────────────────────────────────
+
+  /** Sets how many jobs of `group` may hold a slot at once (`undefined`: back to `groupConcurrency`). */
+  setGroupConcurrency(group: string, concurrency: number | undefined): void {
+    checkGroup('group', group);
+    if (concurrency !== undefined) checkInteger('groupConcurrency', concurrency, 1, Infinity);
+    this.table.groups.setConcurrency(group, concurrency);
+    this.wake();
+  }
+
+  /** Stops starting jobs of `group` (running ones go on) until `resumeGroup(group)`. Kept while the group has no jobs. */
+  pauseGroup(group: string): void {
+    this.table.groups.pause(checkGroup('group', group));
+  }
+
+  resumeGroup(group: string): void {
+    this.table.groups.resume(checkGroup('group', group));
+    this.wake();
+  }
+
+  isGroupPaused(group: string): boolean {
+    return this.table.groups.isPaused(checkGroup('group', group));
+  }
+
+  /** The counts of one group (all zero for a group with no jobs). O(1). */
+  groupStats(group: string): GroupStats {
+    return this.table.groups.stats(checkGroup('group', group));
+  }
+
+  /** The groups that hold jobs now (ready, delayed or running), in no particular order. */
+  groups(): string[] {
+    return [...this.table.groups.groups()];
+  }
+
   /** Resolves when nothing is ready, delayed or running (at once if that is already so). */
   onIdle(): Promise<void> {
     return this.when(() => this.isIdle());
   }
   /** Resolves when no job is ready (at once if that is already so). */
   onEmpty(): Promise<void> {
-    return this.when(() => this.table.ready.size === 0);
+    return this.when(() => this.table.readyCount === 0);
   }
   /** Resolves when fewer than `limit` jobs wait (ready plus delayed). */
   onSizeLessThan(limit: number): Promise<void> {
@@ -442,8 +482,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   stats(): QueueStats {
     return this.counters.stats({
       name: this.name,
-      ready: this.table.ready.size,
-      urgent: this.table.ready.urgent,
+      ready: this.table.readyCount,
+      urgent: this.table.urgentCount,
       delayed: this.table.delayed.size,
       reserved: this.table.reserved,
       buried: this.table.buried.size,
@@ -642,6 +682,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       job.dueAt = now + delay;
     }
     if (options.id !== undefined) job.more.dedupeId = options.id;
+    if (options.group !== undefined) job.more.group = options.group;
     return job;
   }
 
@@ -711,11 +752,12 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     if (this.dispatching) return;
     this.dispatching = true;
     try {
-      while (!this.paused && !this.closing && this.table.ready.size > 0) {
+      while (!this.paused && !this.closing && this.table.readyCount > 0) {
         if (this.waiters.size > 0) {
           if (!this.waiters.serveNext(this.takeLease)) break;
         } else if (this.handler !== undefined && this.slots.running < this.concurrencyLimit) {
-          this.startNext();
+          // None may start (its group's turn, slot or a limit holds every ready job back).
+          if (!this.startNext()) break;
         } else {
           break;
         }
@@ -740,16 +782,19 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   /** The next ready job; jobs past their `ttl` are buried as `'expired'` on the way. */
   private takeReady(): JobRecord<T> | undefined {
-    const ready = this.table.ready;
+    const { ready, groups } = this.table;
+    // Groups or a rate limit in play: the dispatch decides, at this time.
+    const now = groups.simple ? undefined : this.opts.clock.now();
     for (;;) {
       // Taken out here, while the ready set knows where it is; the move that follows (to
       // reserved, or to the dead letters) then finds it gone.
-      const job = ready.shift();
+      const job = now === undefined ? ready.shift() : groups.take(now);
       if (job === undefined) return undefined;
       if (job.ttl !== Infinity && job.processedOn === undefined && this.opts.clock.now() - job.createdOn - job.delay > job.ttl) {
         this.background(this.outcomes.bury(job, 'expired'));
         continue;
       }
+      if (now !== undefined) groups.started(job, now);
       return job;
     }
   }
@@ -772,22 +817,42 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     return lease;
   }
 
-  private startNext(): void {
+  /** Starts a handler on the next job; false when none may start. */
+  private startNext(): boolean {
     const job = this.takeReady();
-    if (job === undefined) return;
+    if (job === undefined) return false;
     this.slots.start(this.handler as Handler<T>, this.lease(job, true, undefined));
+    return true;
   }
 
   /** A handler returned or threw. One that settled its job itself (`job.ack()`) held its slot until now. */
   private handlerSettled(lease: ReservedJob<T>, ok: boolean, value: unknown): void {
     if (lease.isCurrent) {
       if (ok) this.background(this.complete(lease, value));
-      else this.background(this.outcomes.attemptFailed(lease.record, toError(value), 'failed'));
+      else this.background(this.failed(lease, value));
     }
     this.wake();
   }
 
   // ── internals: settling attempts ──────────────────────────────────────
+
+  /** A handler threw, or a consumer called `fail`: a failed attempt, unless an upstream asked to slow down. */
+  private failed(lease: ReservedJob<T>, error: unknown): void | Promise<void> {
+    if (error instanceof RateLimitError) return this.limited(lease.record, error.delay, error.scope);
+    return this.outcomes.attemptFailed(lease.record, toError(error), 'failed');
+  }
+
+  /** `rateLimit(ms)`: the job goes back unspent, and its group (or the queue) starts nothing for `ms`. */
+  private limited(job: JobRecord<T>, ms: number, scope: RateLimitScope | undefined): void | Promise<void> {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new InvalidOptionError(`Expected the rate-limit delay to be a finite number of milliseconds >= 0, got \`${String(ms)}\` (${typeof ms})`);
+    }
+    if (scope !== undefined && scope !== 'group' && scope !== 'queue') {
+      throw new InvalidOptionError(`Expected \`scope\` to be 'group' or 'queue', got \`${String(scope)}\``);
+    }
+    this.table.groups.pauseUntil(scope === 'queue' ? undefined : job.group, this.opts.clock.now() + ms);
+    return this.outcomes.giveBack(job, { countAttempt: false });
+  }
 
   private check(lease: ReservedJob<T>): void {
     if (!lease.isCurrent) throw new LeaseExpiredError(`job ${lease.id}: the lease has ended (expired, settled or given back)`);
@@ -824,8 +889,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   // ── internals: conditions ─────────────────────────────────────────────
 
   private isIdle(): boolean {
-    const { ready, delayed, reserved } = this.table;
-    return ready.size === 0 && delayed.size === 0 && reserved === 0;
+    const { delayed, reserved } = this.table;
+    return this.table.readyCount === 0 && delayed.size === 0 && reserved === 0;
   }
 
   private when(test: () => boolean): Promise<void> {

@@ -1,3 +1,4 @@
+import type { RateLimitScope } from './errors.js';
 import { LeaseExpiredError } from './errors.js';
 import type { Job, JobRecord } from './job.js';
 
@@ -7,6 +8,12 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Reports progress: emitted as the queue's `'progress'` event. */
   progress(value: unknown): void;
+  /**
+   * An upstream said "too many requests": gives the job back without using an attempt,
+   * and its group (or, without a group or with `scope: 'queue'`, the whole queue) starts
+   * nothing for `ms`. Return from the handler right after: the lease has ended.
+   */
+  rateLimit(ms: number, options?: { scope?: RateLimitScope }): Promise<void>;
 }
 
 /** Options of {@link ReservedJob.release}. */
@@ -31,6 +38,7 @@ export interface LeaseHost<T> {
   bury(lease: ReservedJob<T>, reason: string | undefined, priority: number | undefined): Promise<void>;
   touch(lease: ReservedJob<T>): void;
   progress(lease: ReservedJob<T>, value: unknown): void;
+  rateLimit(lease: ReservedJob<T>, ms: number, scope: RateLimitScope | undefined): Promise<void>;
 }
 
 /**
@@ -121,6 +129,10 @@ export class ReservedJob<T> implements JobContext {
   }
   progress(value: unknown): void {
     this.host.progress(this, value);
+  }
+  /** Gives the job back unspent; its group (or the queue) starts nothing for `ms` (see {@link JobContext.rateLimit}). */
+  rateLimit(ms: number, options?: { scope?: RateLimitScope }): Promise<void> {
+    return this.host.rateLimit(this, ms, options?.scope);
   }
 
   /** Ends the signal of a lease that was taken from its holder (deadline, close). @internal */

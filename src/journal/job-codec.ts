@@ -9,7 +9,7 @@ import { allocRecord, PAYLOAD_OFFSET, RecordType } from './record.js';
 //   delete = f64 id
 //   highest id = f64 id (the highest job id handed out when it was written)
 //   meta   = u8 state | u8 flags | 17 x f64 (numbers below, in order) | u8 len + dead reason
-//            | [u32 len + utf-8 dedupe id] | [u32 len + JSON errors]
+//            | [u32 len + utf-8 dedupe id] | [u32 len + JSON errors] | [u32 len + utf-8 group]
 //
 // Numbers are f64 so that Infinity (no ttl, no timeout, unlimited attempts) and any
 // safe integer survive as they are. Fixed fields are binary because a large backlog is
@@ -42,6 +42,8 @@ const F_PROCESSED = 1;
 const F_FINISHED = 2;
 const F_DEDUPE = 4;
 const F_ERRORS = 8;
+// Last, so that journals written before groups existed read the same.
+const F_GROUP = 16;
 
 const NUMBERS = 17;
 const FIXED = 2 + NUMBERS * 8 + 1;
@@ -53,7 +55,13 @@ export function encodeJobRecord(type: typeof RecordType.Put | typeof RecordType.
   if (reason !== undefined && reason.length > 255) throw new RangeError(`dead reason too long: ${job.deadReason}`);
   const dedupe = job.dedupeId === undefined ? undefined : Buffer.from(job.dedupeId, 'utf8');
   const errors = job.errors.length === 0 ? undefined : Buffer.from(JSON.stringify(job.errors), 'utf8');
-  const metaLength = FIXED + (reason?.length ?? 0) + (dedupe === undefined ? 0 : 4 + dedupe.length) + (errors === undefined ? 0 : 4 + errors.length);
+  const group = job.group === undefined ? undefined : Buffer.from(job.group, 'utf8');
+  const metaLength =
+    FIXED +
+    (reason?.length ?? 0) +
+    (dedupe === undefined ? 0 : 4 + dedupe.length) +
+    (errors === undefined ? 0 : 4 + errors.length) +
+    (group === undefined ? 0 : 4 + group.length);
   const record = allocRecord(type, metaLength + (data?.length ?? 0));
   const view = new DataView(record.buffer, record.byteOffset, record.length);
   let o = PAYLOAD_OFFSET;
@@ -62,7 +70,8 @@ export function encodeJobRecord(type: typeof RecordType.Put | typeof RecordType.
     (job.processedOn === undefined ? 0 : F_PROCESSED) |
     (job.finishedOn === undefined ? 0 : F_FINISHED) |
     (dedupe === undefined ? 0 : F_DEDUPE) |
-    (errors === undefined ? 0 : F_ERRORS);
+    (errors === undefined ? 0 : F_ERRORS) |
+    (group === undefined ? 0 : F_GROUP);
   view.setFloat64(o, job.id, true);
   view.setFloat64(o + 8, job.priority, true);
   view.setFloat64(o + 16, job.attemptsMade, true);
@@ -95,6 +104,11 @@ export function encodeJobRecord(type: typeof RecordType.Put | typeof RecordType.
     view.setUint32(o, errors.length, true);
     record.set(errors, o + 4);
     o += 4 + errors.length;
+  }
+  if (group !== undefined) {
+    view.setUint32(o, group.length, true);
+    record.set(group, o + 4);
+    o += 4 + group.length;
   }
   if (data !== undefined) record.set(data, o);
   return record;
@@ -150,6 +164,7 @@ export function decodeJob(bytes: Uint8Array, start: number, end: number, withBod
   job.ttl = int(view.getFloat64(o + 48, true));
   job.delay = int(view.getFloat64(o + 56, true));
   job.dedupeId = undefined;
+  job.group = undefined;
   job.createdOn = view.getFloat64(o + 64, true);
   job.processedOn = flags & F_PROCESSED ? view.getFloat64(o + 72, true) : undefined;
   job.finishedOn = flags & F_FINISHED ? view.getFloat64(o + 80, true) : undefined;
@@ -194,6 +209,13 @@ export function decodeJob(bytes: Uint8Array, start: number, end: number, withBod
       }
       if (!Array.isArray(job.errors)) throw new MalformedPayloadError('errors are not a list');
     }
+    o += 4 + length;
+  }
+  if (flags & F_GROUP) {
+    need(end, o + 4, 'group length');
+    const length = buf.readUInt32LE(o);
+    need(end, o + 4 + length, 'group');
+    job.group = Buffer.from(buf.buffer, buf.byteOffset + o + 4, length).toString('utf8');
     o += 4 + length;
   }
   if (withBody) job.bodyStart = o;
@@ -258,6 +280,11 @@ export function payloadBodyStart(buf: Buffer, start: number, end: number): numbe
     if (o > end) return -1;
   }
   if (flags & F_ERRORS) {
+    if (o + 4 > end) return -1;
+    o += 4 + buf.readUInt32LE(o);
+    if (o > end) return -1;
+  }
+  if (flags & F_GROUP) {
     if (o + 4 > end) return -1;
     o += 4 + buf.readUInt32LE(o);
     if (o > end) return -1;

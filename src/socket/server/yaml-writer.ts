@@ -193,5 +193,14 @@ export function jobStatsYaml(job: Job<unknown>, tube: string, now: number): stri
     ['docket-attempts', job.attemptsMade],
     ['docket-max-attempts', job.maxAttempts === Infinity ? 'inf' : job.maxAttempts],
     ['docket-dead-reason', job.deadReason ?? 'none'],
+    // Only for a job in a group (read-only: the protocol's put has no field for one).
+    ...(job.group === undefined ? [] : [['docket-group', yamlScalar(job.group)] as const]),
   ]);
+}
+
+/** A string as a YAML scalar: plain when that reads back the same, else double-quoted (JSON's escapes are YAML's). */
+export function yamlScalar(text: string): string {
+  return /^[A-Za-z0-9_][A-Za-z0-9_./@:+-]*$/.test(text) && !/^(true|false|null|yes|no|on|off|~)$/i.test(text) && !/^[-+]?[0-9.]/.test(text)
+    ? text
+    : JSON.stringify(text);
 }
