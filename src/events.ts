@@ -26,6 +26,11 @@ export interface QueueEvents<T> {
   paused: [];
   /** `resume()` restarted it: waiting consumers elsewhere (socket clients) may take jobs again. */
   resumed: [];
+  /**
+   * Ready jobs that were held back (a group's slots all held, a paused group, a rate
+   * limit) may start now: waiting consumers elsewhere (socket clients) may take jobs again.
+   */
+  unblocked: [];
   /** Nothing is ready, delayed or running any more. */
   drained: [];
   /** A failure with no other channel (an `onDead` callback threw, a dead-letter move failed). */

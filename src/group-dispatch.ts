@@ -50,10 +50,13 @@ export interface Gate extends Scheduled {
   dueAt: number;
 }
 
-/** Where a gate that must wait goes: the queue's one gate timer. */
-export interface GateTimer {
+/** What the dispatch tells its queue: gates for the one gate timer, and jobs that may start again. */
+export interface DispatchHost {
+  /** Arms the gate timer for `gate` (open again at `gate.dueAt`). */
   add(gate: Gate): void;
   delete(gate: Gate): void;
+  /** A group (or the queue) that could start nothing may start a job now: outside consumers may look again. */
+  startable(): void;
 }
 
 /** The dispatch's settings (the queue's options). */
@@ -120,6 +123,8 @@ export class GroupDispatch<J extends GroupedJob> {
   /** Empty entries kept for their windows, roughly in the order they go quiet; `coolingHead` is the first still listed. */
   private readonly cooling: Entry<J>[] = [];
   private coolingHead = 0;
+  /** Inside `take`: an entry going back into the turns there is no news. */
+  private taking = false;
   /** Ready jobs with a group, and those with priority below {@link URGENT_BELOW}. */
   ready = 0;
   urgent = 0;
@@ -127,7 +132,7 @@ export class GroupDispatch<J extends GroupedJob> {
   constructor(
     ungroupedReady: ReadySet<J>,
     private readonly settings: DispatchSettings,
-    private readonly gates: GateTimer,
+    private readonly host: DispatchHost,
   ) {
     this.ungrouped = new Entry<J>(undefined, ungroupedReady);
     this.queueWindow = settings.limiter === undefined ? undefined : new StartWindow(settings.limiter);
@@ -146,6 +151,15 @@ export class GroupDispatch<J extends GroupedJob> {
    * call {@link GroupDispatch.started} once it really starts.
    */
   take(now: number): J | undefined {
+    this.taking = true;
+    try {
+      return this.takeNext(now);
+    } finally {
+      this.taking = false;
+    }
+  }
+
+  private takeNext(now: number): J | undefined {
     this.sweep(now);
     const window = this.queueWindow;
     if (window !== undefined) {
@@ -211,7 +225,8 @@ export class GroupDispatch<J extends GroupedJob> {
   /** The gate timer reached `gate`: it may start jobs again. */
   opened(gate: Gate): void {
     gate.dueAt = Infinity;
-    if (gate !== this.queueGate) this.offer(gate as Entry<J>);
+    if (gate === this.queueGate) this.host.startable();
+    else this.offer(gate as Entry<J>);
   }
 
   // ── following the jobs ────────────────────────────────────────────────
@@ -337,6 +352,8 @@ export class GroupDispatch<J extends GroupedJob> {
     if (entry.turn >= 0) {
       if (job.priority >= entry.key) return;
       this.leaveTurns(entry);
+    } else if (!this.taking) {
+      this.host.startable();
     }
     this.joinTurns(entry, job.priority);
   }
@@ -356,7 +373,7 @@ export class GroupDispatch<J extends GroupedJob> {
   private gate(gate: Gate, at: number): void {
     if (gate.dueAt !== Infinity) return;
     gate.dueAt = at;
-    this.gates.add(gate);
+    this.host.add(gate);
   }
 
   private addReady(entry: Entry<J>, job: J): void {
@@ -389,7 +406,7 @@ export class GroupDispatch<J extends GroupedJob> {
   private forget(entry: Entry<J>): void {
     this.leaveTurns(entry);
     if (entry.dueAt !== Infinity) {
-      this.gates.delete(entry);
+      this.host.delete(entry);
       entry.dueAt = Infinity;
     }
     if (this.entries.get(entry.name as string) === entry) this.entries.delete(entry.name as string);

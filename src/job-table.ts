@@ -20,6 +20,8 @@ export interface JobTableHooks<T> {
   onDeadline(job: JobRecord<T>): void;
   /** A group (or the queue) held back by a rate limit may start jobs again. */
   onGateOpen(): void;
+  /** Ready jobs held back (a group's slot, a paused group, a limit) may start now. */
+  onStartable(): void;
 }
 
 /**
@@ -54,7 +56,12 @@ export class JobTable<T> {
       this.groups.opened(gate);
       hooks.onGateOpen();
     });
-    this.groups = new GroupDispatch(this.ready, dispatch, this.gates);
+    const gates = this.gates;
+    this.groups = new GroupDispatch(this.ready, dispatch, {
+      add: (gate) => gates.add(gate),
+      delete: (gate) => gates.delete(gate),
+      startable: hooks.onStartable,
+    });
   }
 
   /** Ready jobs, with a group or without. */

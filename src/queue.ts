@@ -104,6 +104,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       },
       onDeadline: (job) => this.deadlinePassed(job),
       onGateOpen: () => this.wake(),
+      onStartable: () => {
+        if (this.hears('unblocked')) this.emit('unblocked');
+      },
     }, this.opts);
     this.outcomes = new Outcomes<T>(
       {

@@ -330,3 +330,31 @@ describe('server-side conditions', () => {
     expect(idOf((await waiting.reply()).line)).toBe(id);
   });
 });
+
+describe('groups over the protocol', () => {
+  it('stats-job shows docket-group for a job in a group; reserve keeps the group order and wakes when the slot frees', async () => {
+    const jobs = queue<string>({ name: 'jobs' });
+    const server = await start({ queues: { jobs }, codec: textCodec });
+    const a1 = jobs.push('a1', { group: 'tenant-42' });
+    const a2 = jobs.push('a2', { group: 'tenant-42' });
+    const plain = jobs.push('plain');
+    const spaced = jobs.push('s', { group: 'tenant 42', delay: 60_000 });
+    const c = await open(server);
+    await c.line('watch jobs');
+    await c.line('ignore default');
+    expect(RawConnection.yamlDict((await c.request(`stats-job ${a1.id}`)).data)).toMatchObject({ 'docket-group': 'tenant-42' });
+    expect(RawConnection.yamlDict((await c.request(`stats-job ${plain.id}`)).data)).not.toHaveProperty('docket-group');
+    // A name YAML would misread is double-quoted.
+    expect((await c.request(`stats-job ${spaced.id}`)).data?.toString()).toContain('docket-group: "tenant 42"\n');
+    const other = await open(server);
+    await other.line('watch jobs');
+    expect(await other.line('reserve')).toBe(`RESERVED ${a1.id} 2`);
+    expect(await c.line('reserve')).toBe(`RESERVED ${plain.id} 5`);
+    // a2 waits for a1's slot: a reserve waiting on the server gets it once a1 is deleted.
+    expect(await c.line('reserve-with-timeout 0')).toBe('TIMED_OUT');
+    const waiting = c.line('reserve-with-timeout 10');
+    while (RawConnection.yamlDict((await other.request('stats')).data)['current-waiting'] !== '1') await other.line('list-tube-used');
+    expect(await other.line(`delete ${a1.id}`)).toBe('DELETED');
+    expect(await waiting).toBe(`RESERVED ${a2.id} 2`);
+  });
+});

@@ -157,6 +157,8 @@ export class Hub implements SessionHub {
     queue.on('ready', tube.onReady);
     // A queue resumed in-process must wake the clients waiting in reserve.
     queue.on('resumed', tube.onReady);
+    // So must a group's freed slot or an opened rate-limit window.
+    queue.on('unblocked', tube.onReady);
     this.tubes.set(name, tube);
     return tube;
   }
@@ -226,6 +228,7 @@ export class Hub implements SessionHub {
     this.stopPause(tube);
     tube.queue.off('ready', tube.onReady);
     tube.queue.off('resumed', tube.onReady);
+    tube.queue.off('unblocked', tube.onReady);
     if (tube.owned) tube.queue.close({ timeout: 0 }).catch((error: unknown) => this.onError(error));
   }
 
@@ -413,6 +416,7 @@ export class Hub implements SessionHub {
       this.stopPause(tube);
       tube.queue.off('ready', tube.onReady);
       tube.queue.off('resumed', tube.onReady);
+      tube.queue.off('unblocked', tube.onReady);
       if (tube.owned) closing.push(tube.queue.close({ timeout: 0 }));
     }
     this.tubes.clear();
