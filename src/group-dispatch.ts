@@ -344,13 +344,14 @@ export class GroupDispatch<J extends GroupedJob> {
     }
   }
 
-  /** Puts an entry in the turns if it may start a job and is not there (or re-keys it to a better job). */
+  /** Puts an entry in the turns if it may start a job and is not there (or re-keys it when its best job's priority changed). */
   private offer(entry: Entry<J>): void {
     if (entry.dueAt !== Infinity) return;
     const job = this.candidate(entry);
     if (job === undefined) return;
     if (entry.turn >= 0) {
-      if (job.priority >= entry.key) return;
+      // In its place already; a new best job of another priority joins that priority's line at the back.
+      if (job.priority === entry.key) return;
       this.leaveTurns(entry);
     } else if (!this.taking) {
       this.host.startable();
