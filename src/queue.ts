@@ -93,21 +93,25 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       timeout: this.opts.timeout,
       ttl: Infinity,
     };
-    this.table = new JobTable<T>(this.opts.clock, {
-      store: this.opts.store,
-      onReady: (job) => {
-        if (this.hears('ready')) this.emit('ready', job);
+    this.table = new JobTable<T>(
+      this.opts.clock,
+      {
+        store: this.opts.store,
+        onReady: (job) => {
+          if (this.hears('ready')) this.emit('ready', job);
+        },
+        onDue: (job) => {
+          this.background(this.table.move(job, 'ready'));
+          this.wake();
+        },
+        onDeadline: (job) => this.deadlinePassed(job),
+        onGateOpen: () => this.wake(),
+        onStartable: () => {
+          if (this.hears('unblocked')) this.emit('unblocked');
+        },
       },
-      onDue: (job) => {
-        this.background(this.table.move(job, 'ready'));
-        this.wake();
-      },
-      onDeadline: (job) => this.deadlinePassed(job),
-      onGateOpen: () => this.wake(),
-      onStartable: () => {
-        if (this.hears('unblocked')) this.emit('unblocked');
-      },
-    }, this.opts);
+      this.opts,
+    );
     this.outcomes = new Outcomes<T>(
       {
         now: () => this.opts.clock.now(),

@@ -28,13 +28,10 @@ export class StartWindow {
 
   /** The earliest time >= `now` at which one more job may start. */
   openAt(now: number): number {
-    let at = this.pausedUntil > now ? this.pausedUntil : now;
+    const at = Math.max(this.pausedUntil, now);
     const limit = this.limit;
-    if (limit !== undefined && this.starts.length === limit.max) {
-      const oldestPlusWindow = this.starts[this.head] + limit.duration;
-      if (oldestPlusWindow > at) at = oldestPlusWindow;
-    }
-    return at;
+    if (limit === undefined || this.starts.length < limit.max) return at;
+    return Math.max(at, this.starts[this.head] + limit.duration);
   }
 
   /** Counts a start at `now` (after `openAt(now) <= now` said it may). */
@@ -58,6 +55,6 @@ export class StartWindow {
   quietAt(): number {
     const newest = this.starts.length === 0 ? -Infinity : this.starts[(this.head + this.starts.length - 1) % this.starts.length];
     const windowEnd = this.limit === undefined ? -Infinity : newest + this.limit.duration;
-    return windowEnd > this.pausedUntil ? windowEnd : this.pausedUntil;
+    return Math.max(windowEnd, this.pausedUntil);
   }
 }

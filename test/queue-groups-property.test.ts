@@ -30,12 +30,34 @@ type Op =
   | { kind: 'advance'; ms: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('add' as const), group: fc.option(fc.constantFrom(...GROUPS), { nil: undefined }), priority: fc.constantFrom(0, 1024, 1024, 1024, 5000), delay: fc.constantFrom(0, 0, 0, 50) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('add' as const),
+      group: fc.option(fc.constantFrom(...GROUPS), { nil: undefined }),
+      priority: fc.constantFrom(0, 1024, 1024, 1024, 5000),
+      delay: fc.constantFrom(0, 0, 0, 50),
+    }),
+  },
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('reserve' as const) }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constantFrom('ack' as const, 'ack' as const, 'fail' as const, 'release' as const, 'bury' as const), pick: fc.nat(), delay: fc.constantFrom(0, 0, 30) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('ack' as const, 'ack' as const, 'fail' as const, 'release' as const, 'bury' as const),
+      pick: fc.nat(),
+      delay: fc.constantFrom(0, 0, 30),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('remove' as const, 'kickJob' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('redrive' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('concurrency' as const), group: fc.constantFrom(...GROUPS), value: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('concurrency' as const),
+      group: fc.constantFrom(...GROUPS),
+      value: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('pause' as const, 'resume' as const), group: fc.constantFrom(...GROUPS) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(10, 50, 100) }) },
 );
@@ -60,7 +82,8 @@ async function run(settings: Settings, ops: Op[]): Promise<void> {
   const capOf = (g: string): number => (g === NONE ? Infinity : (caps.get(g) ?? settings.groupConcurrency));
   // The test's own rule: a started, unfinished job of a strict group holds its slot.
   const holds = (job: Job<number>): boolean =>
-    job.group !== undefined && (job.state === 'reserved' || (settings.strictGroups && (job.state === 'ready' || job.state === 'delayed') && job.attemptsMade > 0));
+    job.group !== undefined &&
+    (job.state === 'reserved' || (settings.strictGroups && (job.state === 'ready' || job.state === 'delayed') && job.attemptsMade > 0));
   const before = (a: Job<number>, b: Job<number>): boolean => a.priority < b.priority || (a.priority === b.priority && a.id < b.id);
 
   /** What each entry could start now: its first job among those allowed (order, slots, pause). */
@@ -186,7 +209,11 @@ async function run(settings: Settings, ops: Op[]): Promise<void> {
 describe('groups (property)', () => {
   it('keeps per-group order, never exceeds a group’s slots, respects priority and takes turns fairly', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.record({ groupConcurrency: fc.integer({ min: 1, max: 3 }), strictGroups: fc.boolean() }), fc.array(op, { minLength: 1, maxLength: 120 }), run),
+      fc.asyncProperty(
+        fc.record({ groupConcurrency: fc.integer({ min: 1, max: 3 }), strictGroups: fc.boolean() }),
+        fc.array(op, { minLength: 1, maxLength: 120 }),
+        run,
+      ),
       { numRuns: 300 },
     );
   });

@@ -107,7 +107,12 @@ describe('groupLimit (per group)', () => {
     await flush();
     expect(starts.map(([, d]) => d).sort()).toEqual(['a0', 'b0', 'u0', 'u1']);
     await advance(clock, 1000);
-    expect(starts.filter(([t]) => t === 1000).map(([, d]) => d).sort()).toEqual(['a1', 'b1']);
+    expect(
+      starts
+        .filter(([t]) => t === 1000)
+        .map(([, d]) => d)
+        .sort(),
+    ).toEqual(['a1', 'b1']);
     await advance(clock, 1000);
     expect(starts).toHaveLength(8);
     expect(q.size).toBe(0);
