@@ -24,6 +24,8 @@ export type { QueueEvents } from './events.js';
 export type { ScheduleOptions, ScheduleInfo } from './schedules.js';
 export type { ScheduleRule, RuleSpec, CronRuleFactory } from './schedule-slots.js';
 export type { QueueOptions, AddOptions, RetryOptions, DeadLetterOptions, ReserveOptions, CloseOptions } from './options.js';
+export type { RateLimit } from './rate-limiter.js';
+export type { GroupStats } from './group-dispatch.js';
 export { DEFAULTS, DEFAULT_PRIORITY, MAX_PRIORITY } from './options.js';
 export type { Backoff, BackoffStrategy, BackoffFunction } from './retry.js';
 export { nextDelay } from './retry.js';
@@ -48,7 +50,8 @@ export {
   JournalLockedError,
   NonErrorThrownError,
   UnrecoverableError,
+  RateLimitError,
   serializeError,
   deserializeError,
 } from './errors.js';
-export type { SerializedError } from './errors.js';
+export type { SerializedError, RateLimitScope } from './errors.js';
