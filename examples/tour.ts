@@ -9,6 +9,7 @@ const stops: Array<[title: string, file: string]> = [
   ['Retries with backoff, a dead letter, and a redrive', 'retry-dead-letter.ts'],
   ['A pull consumer with leases and acks', 'pull-consumer.ts'],
   ['Schedules: cron in a time zone, every N ms, and a restart (docket/cron, docket/journal)', 'schedules.ts'],
+  ['Groups (in order per key, fair across keys) and a rate limit', 'groups.ts'],
   ['CPU work on a worker-thread pool (docket/threads)', 'threads/main.ts'],
   ['A beanstalkd-protocol server and client (docket/socket)', 'socket-client.ts'],
 ];
