@@ -123,6 +123,8 @@ export class GroupDispatch<J extends GroupedJob> {
   /** Empty entries kept for their windows, roughly in the order they go quiet; `coolingHead` is the first still listed. */
   private readonly cooling: Entry<J>[] = [];
   private coolingHead = 0;
+  /** The candidate of the entry `top()` returned last. */
+  private topJob: J | undefined = undefined;
   /** Inside `take`: an entry going back into the turns there is no news. */
   private taking = false;
   /** Ready jobs with a group, and those with priority below {@link URGENT_BELOW}. */
@@ -183,7 +185,7 @@ export class GroupDispatch<J extends GroupedJob> {
           continue;
         }
       }
-      const job = this.candidate(entry) as J;
+      const job = this.topJob as J;
       this.leaveTurns(entry);
       this.deleteReady(entry, job);
       if (entry !== this.ungrouped && !job.holdsSlot) {
@@ -199,7 +201,7 @@ export class GroupDispatch<J extends GroupedJob> {
   peek(): J | undefined {
     if (this.groupsInTurns === 0) return this.ungrouped.fresh.peek();
     const entry = this.top();
-    return entry === undefined ? undefined : this.candidate(entry);
+    return entry === undefined ? undefined : this.topJob;
   }
 
   /** A taken job starts at `now`: it counts against the queue's and its group's limits. */
@@ -238,15 +240,18 @@ export class GroupDispatch<J extends GroupedJob> {
     else if (from === 'delayed') entry.delayed--;
     else if (from === 'reserved') entry.running--;
     const holds = to === 'reserved' || (this.settings.strictGroups && (to === 'ready' || to === 'delayed') && job.attemptsMade > 0);
+    let freed = false;
     if (holds !== job.holdsSlot) {
       entry.held += holds ? 1 : -1;
       job.holdsSlot = holds;
+      freed = !holds;
     }
     if (to === 'ready') this.addReady(entry, job);
     else if (to === 'delayed') entry.delayed++;
     else if (to === 'reserved') entry.running++;
     if (entry.isEmpty) this.release(entry);
-    else this.offer(entry);
+    // Only a new ready job or a freed slot can let the group start one more.
+    else if (to === 'ready' || freed) this.offer(entry);
   }
 
   /** A ready job of a group gets a new priority (and its place in the group's order). */
@@ -319,7 +324,9 @@ export class GroupDispatch<J extends GroupedJob> {
   private candidate(entry: Entry<J>): J | undefined {
     if (entry !== this.ungrouped && this.paused.size > 0 && this.paused.has(entry.name as string)) return undefined;
     const returned = entry.returned?.peek();
-    if (entry !== this.ungrouped && entry.held >= this.concurrencyFor(entry.name as string)) return returned;
+    if (entry !== this.ungrouped && entry.held >= (this.concurrencyOf.size === 0 ? this.settings.groupConcurrency : this.concurrencyFor(entry.name as string))) {
+      return returned;
+    }
     const fresh = entry.fresh.peek();
     if (returned === undefined) return fresh;
     if (fresh === undefined) return returned;
@@ -338,7 +345,10 @@ export class GroupDispatch<J extends GroupedJob> {
       const entry = this.turns.peek();
       if (entry === undefined) return undefined;
       const job = this.candidate(entry);
-      if (job !== undefined && job.priority === entry.key) return entry;
+      if (job !== undefined && job.priority === entry.key) {
+        this.topJob = job;
+        return entry;
+      }
       this.leaveTurns(entry);
       if (job !== undefined) this.joinTurns(entry, job.priority);
     }
@@ -420,6 +430,7 @@ export class GroupDispatch<J extends GroupedJob> {
    */
   private sweep(now: number): void {
     const cooling = this.cooling;
+    if (cooling.length === 0) return;
     while (this.coolingHead < cooling.length) {
       const entry = cooling[this.coolingHead];
       const empty = entry.isEmpty;
