@@ -26,6 +26,8 @@ export interface GroupedJob extends ReadyItem {
   readonly group: string | undefined;
   /** Whether it holds a slot of its group. Owned by the dispatch. */
   holdsSlot: boolean;
+  /** Its group's entry, kept to spare a lookup by name per move. Owned by the dispatch. */
+  groupEntry: unknown;
 }
 
 /** Per-group counts, as `Queue.groupStats()` reports them. */
@@ -89,6 +91,8 @@ class Entry<J extends GroupedJob> implements Gate {
   window: StartWindow | undefined = undefined;
   /** Empty, but kept until its window is quiet (listed in `cooling`). */
   cooling = false;
+  /** Dropped from the dispatch: a job still pointing here (a dead letter) looks its group up again. */
+  forgotten = false;
 
   constructor(
     readonly name: string | undefined,
@@ -235,7 +239,8 @@ export class GroupDispatch<J extends GroupedJob> {
 
   /** A job of a group moved from `from` to `to` (`'new'`: it arrived; `'done'`: it left). */
   moved(job: J, from: NextState | 'new', to: NextState): void {
-    const entry = this.entryFor(job.group as string);
+    let entry = job.groupEntry as Entry<J> | undefined;
+    if (entry === undefined || entry.forgotten) job.groupEntry = entry = this.entryFor(job.group as string);
     if (from === 'ready') this.deleteReady(entry, job);
     else if (from === 'delayed') entry.delayed--;
     else if (from === 'reserved') entry.running--;
@@ -324,7 +329,10 @@ export class GroupDispatch<J extends GroupedJob> {
   private candidate(entry: Entry<J>): J | undefined {
     if (entry !== this.ungrouped && this.paused.size > 0 && this.paused.has(entry.name as string)) return undefined;
     const returned = entry.returned?.peek();
-    if (entry !== this.ungrouped && entry.held >= (this.concurrencyOf.size === 0 ? this.settings.groupConcurrency : this.concurrencyFor(entry.name as string))) {
+    if (
+      entry !== this.ungrouped &&
+      entry.held >= (this.concurrencyOf.size === 0 ? this.settings.groupConcurrency : this.concurrencyFor(entry.name as string))
+    ) {
       return returned;
     }
     const fresh = entry.fresh.peek();
@@ -420,6 +428,7 @@ export class GroupDispatch<J extends GroupedJob> {
       this.host.delete(entry);
       entry.dueAt = Infinity;
     }
+    entry.forgotten = true;
     if (this.entries.get(entry.name as string) === entry) this.entries.delete(entry.name as string);
   }
 

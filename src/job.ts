@@ -145,6 +145,8 @@ export interface JobExtra {
   group: string | undefined;
   /** Whether it holds a slot of its group (kept by the group dispatch). */
   holdsSlot: boolean;
+  /** Its group's place in the dispatch (kept by it). */
+  groupEntry: unknown;
 }
 
 /**
@@ -224,6 +226,7 @@ export class JobRecord<T> implements Job<T> {
       uncounted: 0,
       group: undefined,
       holdsSlot: false,
+      groupEntry: undefined,
     });
   }
 
@@ -257,6 +260,12 @@ export class JobRecord<T> implements Job<T> {
   }
   set holdsSlot(value: boolean) {
     if (value || this.extra !== undefined) this.more.holdsSlot = value;
+  }
+  get groupEntry(): unknown {
+    return this.extra?.groupEntry;
+  }
+  set groupEntry(value: unknown) {
+    this.more.groupEntry = value;
   }
   get errors(): readonly AttemptError[] {
     return this.extra?.errorList ?? noErrors;
@@ -354,6 +363,7 @@ export class JobRecord<T> implements Job<T> {
         uncounted,
         group: s.group,
         holdsSlot: false,
+        groupEntry: undefined,
       };
     }
     return job;
