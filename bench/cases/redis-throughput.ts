@@ -14,6 +14,11 @@
  * `saveAll`); handlers are no-ops; completed jobs are deleted (BullMQ `removeOnComplete`,
  * bee-queue `removeOnSuccess`, docket by default). Every library runs with its defaults
  * otherwise (docket and BullMQ write their event streams). Checks every job ran once.
+ * Each library is imported and the payloads are built before the clock starts (module
+ * loading is not queue work). `extra.nodeCpuUsPerJob` is this process's CPU time per job.
+ *
+ * `BENCH_REDIS_PORT=<port>` runs against a redis-server already listening there instead
+ * of a fresh one, so that its INFO commandstats and CPU time can be read around the run.
  */
 import { createClient } from 'redis';
 import { freePort } from '../../test/helpers/net.js';
@@ -27,7 +32,9 @@ interface Payload {
 const BATCH = 1000;
 const REDIS = '/usr/bin/redis-server';
 
-type Run = (port: number, n: number, concurrency: number, counter: { ran: number }) => Promise<void>;
+type Run = (port: number, jobs: Payload[][], concurrency: number, counter: { ran: number }) => Promise<void>;
+/** Loads a library (outside the timed part: module loading is not queue work), then gives its run. */
+type Load = () => Promise<Run>;
 
 function batches(n: number): Payload[][] {
   const out: Payload[][] = [];
@@ -39,74 +46,87 @@ function batches(n: number): Payload[][] {
   return out;
 }
 
-const subjects: Record<string, Run> = {
-  docket: async (port, n, concurrency, counter) => {
+function total(jobs: Payload[][]): number {
+  return jobs.reduce((sum, batch) => sum + batch.length, 0);
+}
+
+const subjects: Record<string, Load> = {
+  docket: async () => {
     const { openRedisQueue } = await import('../../src/redis/index.js');
-    const q = await openRedisQueue<Payload>({ url: `redis://127.0.0.1:${port}`, name: 'bench' });
-    let completed = 0;
-    const done = new Promise<void>((resolve) => q.on('completed', () => void (++completed === n && resolve())));
-    q.process(
-      async () => {
-        counter.ran++;
-      },
-      { concurrency },
-    );
-    for (const batch of batches(n)) await q.addBulk(batch.map((data) => ({ data })));
-    await done;
-    await q.close();
-  },
-  bullmq: async (port, n, concurrency, counter) => {
-    const { Queue, Worker } = await import('bullmq');
-    const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-    const queue = new Queue<Payload>('bench', { connection });
-    let completed = 0;
-    let resolveDone: () => void = () => {};
-    const done = new Promise<void>((resolve) => (resolveDone = resolve));
-    const worker = new Worker<Payload>(
-      'bench',
-      async () => {
-        counter.ran++;
-      },
-      { connection, concurrency },
-    );
-    worker.on('completed', () => void (++completed === n && resolveDone()));
-    await worker.waitUntilReady();
-    for (const batch of batches(n)) {
-      await queue.addBulk(batch.map((data) => ({ name: 'job', data, opts: { removeOnComplete: true, removeOnFail: true } })));
-    }
-    await done;
-    await worker.close();
-    await queue.close();
-  },
-  'bee-queue': async (port, n, concurrency, counter) => {
-    const { default: BeeQueue } = await import('bee-queue');
-    // The fastest documented settings for a fire-and-forget workload.
-    const settings = {
-      redis: { host: '127.0.0.1', port },
-      removeOnSuccess: true,
-      removeOnFailure: true,
-      getEvents: false,
-      sendEvents: false,
-      storeJobs: false,
+    return async (port, jobs, concurrency, counter) => {
+      const n = total(jobs);
+      const q = await openRedisQueue<Payload>({ url: `redis://127.0.0.1:${port}`, name: 'bench' });
+      let completed = 0;
+      const done = new Promise<void>((resolve) => q.on('completed', () => void (++completed === n && resolve())));
+      q.process(
+        async () => {
+          counter.ran++;
+        },
+        { concurrency },
+      );
+      for (const batch of jobs) await q.addBulk(batch.map((data) => ({ data })));
+      await done;
+      await q.close();
     };
-    const worker = new BeeQueue<Payload>('bench', { ...settings, isWorker: true });
-    const producer = new BeeQueue<Payload>('bench', { ...settings, isWorker: false });
-    let completed = 0;
-    let resolveDone: () => void = () => {};
-    const done = new Promise<void>((resolve) => (resolveDone = resolve));
-    worker.on('succeeded', () => void (++completed === n && resolveDone()));
-    worker.process(concurrency, async () => {
-      counter.ran++;
-    });
-    await worker.ready();
-    await producer.ready();
-    for (const batch of batches(n)) {
-      const errors = await producer.saveAll(batch.map((data) => producer.createJob(data)));
-      if (errors.size > 0) throw new Error(`bee-queue saveAll: ${errors.size} failed`);
-    }
-    await done;
-    await worker.close();
-    await producer.close();
+  },
+  bullmq: async () => {
+    const { Queue, Worker } = await import('bullmq');
+    return async (port, jobs, concurrency, counter) => {
+      const n = total(jobs);
+      const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
+      const queue = new Queue<Payload>('bench', { connection });
+      let completed = 0;
+      let resolveDone: () => void = () => {};
+      const done = new Promise<void>((resolve) => (resolveDone = resolve));
+      const worker = new Worker<Payload>(
+        'bench',
+        async () => {
+          counter.ran++;
+        },
+        { connection, concurrency },
+      );
+      worker.on('completed', () => void (++completed === n && resolveDone()));
+      await worker.waitUntilReady();
+      for (const batch of jobs) {
+        await queue.addBulk(batch.map((data) => ({ name: 'job', data, opts: { removeOnComplete: true, removeOnFail: true } })));
+      }
+      await done;
+      await worker.close();
+      await queue.close();
+    };
+  },
+  'bee-queue': async () => {
+    const { default: BeeQueue } = await import('bee-queue');
+    return async (port, jobs, concurrency, counter) => {
+      const n = total(jobs);
+      // The fastest documented settings for a fire-and-forget workload.
+      const settings = {
+        redis: { host: '127.0.0.1', port },
+        removeOnSuccess: true,
+        removeOnFailure: true,
+        getEvents: false,
+        sendEvents: false,
+        storeJobs: false,
+      };
+      const worker = new BeeQueue<Payload>('bench', { ...settings, isWorker: true });
+      const producer = new BeeQueue<Payload>('bench', { ...settings, isWorker: false });
+      let completed = 0;
+      let resolveDone: () => void = () => {};
+      const done = new Promise<void>((resolve) => (resolveDone = resolve));
+      worker.on('succeeded', () => void (++completed === n && resolveDone()));
+      worker.process(concurrency, async () => {
+        counter.ran++;
+      });
+      await worker.ready();
+      await producer.ready();
+      for (const batch of jobs) {
+        const errors = await producer.saveAll(batch.map((data) => producer.createJob(data)));
+        if (errors.size > 0) throw new Error(`bee-queue saveAll: ${errors.size} failed`);
+      }
+      await done;
+      await worker.close();
+      await producer.close();
+    };
   },
 };
 
@@ -131,21 +151,28 @@ main(async () => {
   const concurrency = Number(concurrencyText);
   const n = jobsText === undefined ? scaled(20_000) : Number(jobsText);
   if (measure !== 'rate' && measure !== 'commands' && measure !== 'scripts') throw new Error(`measure must be rate, commands or scripts, got ${measure}`);
-  const run = pick(subjects, name);
+  const load = pick(subjects, name);
   if (!(await has(REDIS))) {
     skip('redis-server is not installed');
     return;
   }
-  const port = await freePort();
-  const server: Server = await startProcess(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port);
+  const run = await load();
+  const external = process.env.BENCH_REDIS_PORT;
+  const port = external ? Number(external) : await freePort();
+  const server: Server = external
+    ? { port, stop: async () => {} }
+    : await startProcess(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port);
   try {
     const counter = { ran: 0 };
+    const data = batches(n);
     const before = measure === 'rate' ? { all: 0, scripts: 0 } : await commandsSoFar(port);
     const started = performance.now();
-    await run(port, n, concurrency, counter);
+    const cpu0 = process.cpuUsage();
+    await run(port, data, concurrency, counter);
     const ms = performance.now() - started;
     if (counter.ran !== n) throw new Error(`${name}: ${counter.ran} handler calls for ${n} jobs`);
-    if (measure === 'rate') report(perSecond(n, ms), { jobs: n, concurrency });
+    const cpu = process.cpuUsage(cpu0);
+    if (measure === 'rate') report(perSecond(n, ms), { jobs: n, concurrency, nodeCpuUsPerJob: Math.round((cpu.user + cpu.system) / n) });
     else {
       const after = await commandsSoFar(port);
       report((measure === 'commands' ? after.all - before.all : after.scripts - before.scripts) / n, { jobs: n, concurrency });
