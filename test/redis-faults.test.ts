@@ -114,6 +114,44 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
     expect([stats.completed, stats.ready, stats.reserved, stats.buried]).toEqual([40, 0, 0, 0]);
   });
 
+  it('a command made while the connection is down waits for the reconnect, however long (no timeout of its own)', async () => {
+    const { q, relay, drops } = await throughRelay('offline-add');
+    await q.add({ n: 0 });
+    await relay.down();
+    await until(() => drops.length > 0);
+    let settled = false;
+    const added = q.add({ n: 1 }).then(
+      (job) => ((settled = true), job.id),
+      (error: unknown) => ((settled = true), error),
+    );
+    // Longer than node-redis 6's default command timeout (5 s), which would reject it.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    expect(settled).toBe(false);
+    await relay.up();
+    expect(await added).toBe(2);
+    const stats = await q.stats();
+    expect([stats.added, stats.ready]).toEqual([2, 2]);
+  });
+
+  it('close() with a take in flight gives the jobs it brings back at once, uncounted, before closing the connection', async () => {
+    const q = await direct('close-in-flight');
+    const other = await direct('close-in-flight');
+    await other.add({ n: 1 });
+    // The take waits on the server, so close() comes while it is on the wire.
+    await admin.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE']);
+    const controller = new AbortController();
+    const reserved = q.reserve({ signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    expect(await reserved).toBeUndefined();
+    await q.close();
+    const stats = await other.stats();
+    expect([stats.ready, stats.reserved]).toEqual([1, 0]);
+    const job = await other.reserve({ timeout: 0 });
+    expect(job?.attemptsMade).toBe(1);
+    await job!.ack();
+  });
+
   for (const scenario of ['server-up', 'server-gone'] as const) {
     it(`close() lets the process exit with pending work (${scenario})`, async () => {
       const target = scenario === 'server-gone' ? await startRedis() : server;

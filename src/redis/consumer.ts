@@ -17,7 +17,8 @@ export interface ConsumerHost<T> {
   completed(job: RedisJob<T>, result: unknown): void;
   /** A `process()` ack whose outcome is unknown (the connection dropped on the way). */
   lost(job: RedisJob<T>, error: Error): void;
-  giveBack(job: RedisJob<T>): void;
+  /** Puts a job back, uncounted; settles when Redis has it (or the attempt failed and was reported). */
+  giveBack(job: RedisJob<T>): Promise<void>;
   /** A separate connection for the blocking wait. */
   blockingChannel(): Promise<RedisChannel>;
   commandChannel(): RedisChannel;
@@ -80,6 +81,8 @@ export class Consumer<T> {
   private readonly settledWaiters: Array<() => void> = [];
   /** Failures of push attempts being recorded. */
   private failing = 0;
+  /** Jobs a take brought for nobody (their caller gave up, or the queue is closing), on their way back. */
+  private readonly givingBack = new Set<Promise<void>>();
 
   constructor(
     private readonly host: ConsumerHost<T>,
@@ -170,6 +173,8 @@ export class Consumer<T> {
       if (unblocked !== 1) (await this.host.blockingChannel()).target.destroy();
     }
     await this.pumped;
+    // A take on the wire at close may bring jobs: they go back before the connection closes.
+    await Promise.all(this.givingBack);
   }
 
   /** Resolves once no handler runs and every queued ack has been answered. */
@@ -306,7 +311,10 @@ export class Consumer<T> {
       this.run(jobs[next++] as RedisJob<T>);
     }
     // Taken for a caller that gave up meanwhile: back to the queue at once, uncounted.
-    while (next < jobs.length) this.host.giveBack(jobs[next++] as RedisJob<T>);
+    while (next < jobs.length) {
+      const back = this.host.giveBack(jobs[next++] as RedisJob<T>).finally(() => this.givingBack.delete(back));
+      this.givingBack.add(back);
+    }
     // `timeout: 0` callers had their one look.
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const waiter = this.waiters[i] as Waiter<T>;

@@ -3,13 +3,22 @@ import { RedisChannel, type RedisClientLike, type RedisClusterLike } from './con
 import { resolveRedisOptions, type RedisConnectionOptions, type RedisQueueOptions } from './options.js';
 import { RedisQueue } from './queue.js';
 
+/**
+ * Command options of the clients docket makes. No per-command timeout: node-redis 6 arms
+ * one (5 s by default) on every command, which costs more CPU than the rest of a round
+ * trip, and only bounds how long a command waits unsent while the connection is down;
+ * docket's commands wait for the reconnect instead (those on the wire when it drops
+ * still reject). A client you pass keeps its own settings.
+ */
+const OWN_COMMANDS = { timeout: 0 } as const;
+
 /** A channel to the Redis the options name, and whether docket opened it (and so closes it). @internal */
 export async function openChannel(options: RedisConnectionOptions, onError: (error: Error) => void): Promise<{ channel: RedisChannel; owned: boolean }> {
   let target: RedisClientLike | RedisClusterLike;
   let isCluster: boolean;
   let owned: boolean;
   if (options.url !== undefined) {
-    target = createClient({ url: options.url }) as unknown as RedisClientLike;
+    target = createClient({ url: options.url, commandOptions: OWN_COMMANDS }) as unknown as RedisClientLike;
     isCluster = false;
     owned = true;
   } else if (options.client !== undefined) {
@@ -17,7 +26,7 @@ export async function openChannel(options: RedisConnectionOptions, onError: (err
     isCluster = false;
     owned = false;
   } else if (Array.isArray(options.cluster)) {
-    target = createCluster({ rootNodes: options.cluster.map((url: string) => ({ url })) }) as unknown as RedisClusterLike;
+    target = createCluster({ rootNodes: options.cluster.map((url: string) => ({ url })), commandOptions: OWN_COMMANDS }) as unknown as RedisClusterLike;
     isCluster = true;
     owned = true;
   } else {

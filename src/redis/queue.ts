@@ -116,7 +116,7 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
         failed: (job, error, timedOut) => this.failJob(job, error, timedOut).catch((failure: unknown) => this.reportLost(failure)),
         completed: (job, result) => this.emit('completed', job, result),
         lost: (job, error) => this.emit('lost', job, error),
-        giveBack: (job) => void this.releaseJob(job, { countAttempt: false }).catch((failure: unknown) => this.reportLost(failure)),
+        giveBack: (job) => this.releaseJob(job, { countAttempt: false }).catch((failure: unknown) => this.reportLost(failure)),
         blockingChannel: () => (this.blocker ??= this.wiring.channel.duplicate((error) => this.emit('disconnected', error))),
         commandChannel: () => this.wiring.channel,
         report: (error) => this.report(error),

@@ -8,7 +8,6 @@ export class Relay {
   private readonly sockets = new Set<net.Socket>();
   private readonly server: net.Server;
   port = 0;
-
   constructor(target: number) {
     this.server = net.createServer((client) => {
       const upstream = net.connect({ host: '127.0.0.1', port: target });
@@ -26,8 +25,8 @@ export class Relay {
     });
   }
 
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  async listen(port = 0): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
     return this;
   }
@@ -41,6 +40,18 @@ export class Relay {
   cut(): void {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+  }
+
+  /** Kills every relayed connection and refuses new ones (the path is down) until `up()`. */
+  async down(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.cut();
+    await closed;
+  }
+
+  /** Accepts connections again, on the same port. */
+  async up(): Promise<void> {
+    await this.listen(this.port);
   }
 
   async close(): Promise<void> {

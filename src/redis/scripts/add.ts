@@ -5,12 +5,17 @@ import { PRELUDE } from './prelude.js';
  * max attempts (0: unlimited), ttl (ms, 0: none), dedupe id ('' none).
  * Returns, per job, its id and 1 when a live job with the same dedupe id was returned
  * instead (0 when added).
+ *
+ * One HSET per job; the ids, the ready set and the counters take one call for the whole
+ * batch. A new job has no attempts or reservations yet: those fields are absent (0).
  */
 export const ADD = `${PRELUDE}
 local n = tonumber(ARGV[4])
 local out = {}
-local made, ready = 0, 0
+local last_id = tonumber(redis.call('HGET', K_META, 'ids')) or 0
+local made = 0
 local added = {}
+local ready = {}
 for i = 0, n - 1 do
   local b = 5 + i * 7
   local data, pri, delay, ttr, max, ttl, dedupe = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6]
@@ -23,9 +28,10 @@ for i = 0, n - 1 do
     out[#out + 1] = tonumber(existing)
     out[#out + 1] = 1
   else
-    local id = redis.call('HINCRBY', K_META, 'ids', 1)
+    made = made + 1
+    local id = last_id + made
     local key, m = JOB .. id, member(id)
-    local fields = { 'data', data, 'pri', pri, 'max', max, 'ttr', ttr, 'created', NOW, 'attempts', 0, 'reserves', 0 }
+    local fields = { 'data', data, 'pri', pri, 'max', max, 'ttr', ttr, 'created', NOW, 'state', delay > 0 and 'delayed' or 'ready' }
     if ttl ~= '0' then fields[#fields + 1] = 'ttl'; fields[#fields + 1] = ttl end
     if dedupe ~= '' then
       fields[#fields + 1] = 'dedupe'; fields[#fields + 1] = dedupe
@@ -34,21 +40,23 @@ for i = 0, n - 1 do
     if delay > 0 then
       fields[#fields + 1] = 'delay'; fields[#fields + 1] = delay
       redis.call('HSET', key, unpack(fields))
-      to_delayed(key, m, NOW + delay)
+      schedule(m, NOW + delay)
     else
-      fields[#fields + 1] = 'state'; fields[#fields + 1] = 'ready'
       redis.call('HSET', key, unpack(fields))
-      redis.call('ZADD', K_READY, pri, m)
-      ready = ready + 1
+      ready[#ready + 1] = pri
+      ready[#ready + 1] = m
     end
-    made = made + 1
     added[#added + 1] = id
     out[#out + 1] = id
     out[#out + 1] = 0
   end
 end
-if made > 0 then redis.call('HINCRBY', K_META, 'added', made) end
+if made > 0 then
+  redis.call('HSET', K_META, 'ids', last_id + made)
+  redis.call('HINCRBY', K_META, 'added', made)
+end
+call_in_slices('ZADD', K_READY, ready)
 emit_many('added', added)
-wake(ready)
+wake(#ready / 2)
 return out
 `;

@@ -19,7 +19,7 @@ local op = ARGV[4]
 local function redrive(key, m)
   redis.call('ZREM', K_BURIED, m)
   local job = redis.call('HMGET', key, 'attempts', 'uncounted', 'pri')
-  redis.call('HSET', key, 'attempts', 0, 'uncounted', tonumber(job[1]) + (tonumber(job[2]) or 0))
+  redis.call('HSET', key, 'attempts', 0, 'uncounted', (tonumber(job[1]) or 0) + (tonumber(job[2]) or 0))
   redis.call('HDEL', key, 'reason', 'finished')
   redis.call('HINCRBY', key, 'kicks', 1)
   to_ready(key, m, job[3])

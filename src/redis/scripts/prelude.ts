@@ -13,6 +13,12 @@
 // meta (hash): id counter, bury sequence, counters, paused flag. dedupe (hash): dedupe
 // id -> job id. events: capped stream. wake: list idle consumers block on. done: the
 // last completed jobs, when retention is on.
+//
+// Cost: inside a script every redis.call costs a few microseconds beyond the command's
+// own work (argument and reply conversion), more than most of the commands themselves.
+// So the hot paths (add, take) make one call per job where they can and batch the rest
+// (one ZADD, ZREM or DEL for every job of the call); a job hash holds its lease
+// deadline next to its token, so checking a lease is one HMGET.
 
 export const PRELUDE = `
 local K_READY, K_DELAYED, K_LEASES, K_BURIED, K_META, K_DEDUPE, K_EVENTS, K_WAKE, K_DONE =
@@ -48,6 +54,16 @@ local function emit_many(event, ids)
   end
 end
 
+-- Runs "cmd key values..." over the list in slices: unpack has a limit of a few
+-- thousand values. With key nil, the values are the keys (DEL).
+local function call_in_slices(cmd, key, values)
+  for at = 1, #values, 1000 do
+    local last = math.min(at + 999, #values)
+    if key then redis.call(cmd, key, unpack(values, at, last))
+    else redis.call(cmd, unpack(values, at, last)) end
+  end
+end
+
 -- Lets up to n idle consumers know there may be work.
 local function wake(n)
   if n <= 0 then return end
@@ -74,12 +90,17 @@ local function to_ready(key, m, pri)
   redis.call('HSET', key, 'state', 'ready')
 end
 
-local function to_delayed(key, m, due)
+-- Puts a job whose state field says 'delayed' already in the delayed set.
+local function schedule(m, due)
   redis.call('ZADD', K_DELAYED, due, m)
-  redis.call('HSET', key, 'state', 'delayed')
   -- A new soonest due time shortens the wait of idle consumers: wake one to re-time.
   local first = redis.call('ZRANGE', K_DELAYED, 0, 0)
   if first[1] == m then wake(1) end
+end
+
+local function to_delayed(key, m, due)
+  redis.call('HSET', key, 'state', 'delayed')
+  schedule(m, due)
 end
 
 local function to_buried(key, m, id, reason)
@@ -90,13 +111,16 @@ local function to_buried(key, m, id, reason)
   emit('dead', id, 'reason', reason)
 end
 
--- Deletes the job hash and its dedupe entry (when the entry is still this job's). The
--- caller may pass the dedupe id it read already (false: none, nil: not read yet).
-local function delete_job(key, id, dedupe)
-  if dedupe == nil then dedupe = redis.call('HGET', key, 'dedupe') end
+-- Drops a dedupe entry when it is still this job's (a later job may have the id now).
+local function forget_dedupe(dedupe, id)
   if dedupe and redis.call('HGET', K_DEDUPE, dedupe) == tostring(id) then
     redis.call('HDEL', K_DEDUPE, dedupe)
   end
+end
+
+-- Deletes the job hash and its dedupe entry.
+local function delete_job(key, id)
+  forget_dedupe(redis.call('HGET', key, 'dedupe'), id)
   redis.call('DEL', key)
 end
 
@@ -111,16 +135,16 @@ local function unlink(key, m)
   return state
 end
 
--- The lease named by (id, token) if it is still current: the job's key (and its dedupe
--- id, or false), else false.
+-- The lease named by (id, token) if it is still current: the job's key, its dedupe id
+-- (or false) and its lease length; else false. The deadline field mirrors the job's
+-- score in the leases set (both are written together).
 local function current_lease(id, token)
   local key = JOB .. id
-  local got = redis.call('HMGET', key, 'state', 'reserves', 'dedupe')
+  local got = redis.call('HMGET', key, 'state', 'reserves', 'deadline', 'dedupe', 'lease')
   if got[1] ~= 'reserved' or got[2] ~= token then return false end
   -- Past its deadline the lease is over, even before a reserve reclaims the job.
-  local deadline = redis.call('ZSCORE', K_LEASES, member(tonumber(id)))
-  if not deadline or tonumber(deadline) < NOW then return false end
-  return key, got[3]
+  if tonumber(got[3]) < NOW then return false end
+  return key, got[4], got[5]
 end
 
 -- Ms until the next due delayed job or lease deadline: -1 when there is none.

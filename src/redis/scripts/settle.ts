@@ -103,9 +103,11 @@ local n = tonumber(ARGV[4])
 local results = {}
 for i = 0, n - 1 do
   local id, token = ARGV[5 + i * 2], ARGV[6 + i * 2]
-  local key = current_lease(id, token)
+  local key, _, lease = current_lease(id, token)
   if key then
-    redis.call('ZADD', K_LEASES, 'XX', NOW + tonumber(redis.call('HGET', key, 'lease')), member(tonumber(id)))
+    local deadline = NOW + tonumber(lease)
+    redis.call('ZADD', K_LEASES, 'XX', deadline, member(tonumber(id)))
+    redis.call('HSET', key, 'deadline', deadline)
     results[#results + 1] = '1'
   else
     results[#results + 1] = '0'

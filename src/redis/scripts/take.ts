@@ -12,34 +12,42 @@ import { PRELUDE } from './prelude.js';
  * attempts are spent).
  *
  * Returns { ack results ('1' acked, '0' lease no longer current, one character per ack),
- * paused (0/1), ms until the next due time (-1: none), then per job: id, token,
- * attempts made, priority, lease length, data }.
+ * paused (0/1), ms until the next due time (-1: none, or not asked: the call got every
+ * job it wanted), then per job: id, token, attempts made, priority, lease length, data }.
  */
 export const TAKE = `${PRELUDE}
 local acks = tonumber(ARGV[4])
 local results = {}
 local completed = {}
+local finished_members, finished_keys, seen = {}, {}, {}
 for i = 0, acks - 1 do
   local b = 5 + i * 3
   local id, token = ARGV[b], ARGV[b + 1]
-  local key, dedupe = current_lease(id, token)
+  local key, dedupe = false, false
+  -- The deletes come after the loop: the same lease twice in one call acks once.
+  if not seen[id] then key, dedupe = current_lease(id, token) end
   if key then
-    local m = member(tonumber(id))
-    redis.call('ZREM', K_LEASES, m)
+    seen[id] = true
     if KEEP_DONE > 0 then
       local done = redis.call('HMGET', key, 'data', 'attempts', 'created')
       redis.call('LPUSH', K_DONE, cjson.encode({ id = tonumber(id), data = done[1], attempts = tonumber(done[2]),
         created = tonumber(done[3]), finished = NOW, result = ARGV[b + 2] }))
       redis.call('LTRIM', K_DONE, 0, KEEP_DONE - 1)
     end
-    delete_job(key, id, dedupe)
+    forget_dedupe(dedupe, id)
+    finished_members[#finished_members + 1] = member(tonumber(id))
+    finished_keys[#finished_keys + 1] = key
     completed[#completed + 1] = id
     results[#results + 1] = '1'
   else
     results[#results + 1] = '0'
   end
 end
-if #completed > 0 then redis.call('HINCRBY', K_META, 'completed', #completed) end
+if #completed > 0 then
+  call_in_slices('ZREM', K_LEASES, finished_members)
+  call_in_slices('DEL', nil, finished_keys)
+  redis.call('HINCRBY', K_META, 'completed', #completed)
+end
 emit_many('completed', completed)
 
 local b = 5 + acks * 3
@@ -87,6 +95,7 @@ end
 
 local taken = 0
 local active = {}
+local leases = {}
 while taken < want do
   local popped = redis.call('ZPOPMIN', K_READY, want - taken)
   if #popped == 0 then break end
@@ -100,10 +109,12 @@ while taken < want do
       -- Waited past its ttl before a first start: it is dead, not run late.
       to_buried(key, m, id, 'expired')
     else
-      local attempts, token = tonumber(job[4]) + 1, tonumber(job[5]) + 1
+      local attempts, token = (tonumber(job[4]) or 0) + 1, (tonumber(job[5]) or 0) + 1
       local lease = lease_override > 0 and lease_override or tonumber(job[3])
-      redis.call('HSET', key, 'state', 'reserved', 'attempts', attempts, 'reserves', token, 'started', NOW, 'lease', lease)
-      redis.call('ZADD', K_LEASES, NOW + lease, m)
+      local deadline = NOW + lease
+      redis.call('HSET', key, 'state', 'reserved', 'attempts', attempts, 'reserves', token, 'started', NOW, 'lease', lease, 'deadline', deadline)
+      leases[#leases + 1] = deadline
+      leases[#leases + 1] = m
       active[#active + 1] = id
       out[#out + 1] = id
       out[#out + 1] = token
@@ -115,9 +126,13 @@ while taken < want do
     end
   end
 end
+call_in_slices('ZADD', K_LEASES, leases)
 emit_many('active', active)
--- Nothing left to take: stale wake tokens would only make idle consumers spin.
-if redis.call('ZCARD', K_READY) == 0 then redis.call('DEL', K_WAKE) end
-out[3] = next_wait()
+-- Only a consumer that got less than it asked for waits, and needs the next due time;
+-- it emptied the ready set, and stale wake tokens would only make idle consumers spin.
+if taken < want then
+  redis.call('DEL', K_WAKE)
+  out[3] = next_wait()
+end
 return out
 `;
