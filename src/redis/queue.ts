@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { DeadLetterActions, JobHandler, JobQueue, JobReserveOptions } from '../contract.js';
 import { InvalidOptionError, InvalidStateError, LeaseExpiredError, QueueClosedError, toError, UnrecoverableError } from '../errors.js';
+import { closeHandler } from '../handler-close.js';
 import { checkDuration, checkInteger, checkPriority } from '../options.js';
 import { nextDelay } from '../retry.js';
 import type { DeadReason } from '../lifecycle.js';
@@ -461,6 +462,8 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
       if (!job.settled) given.push(this.releaseJob(job, { countAttempt: false }));
     }
     await within(Promise.all(given));
+    // A handler with resources of its own (a threads() pool) closes with the queue.
+    await within(closeHandler(this.consumer.handler));
     if (this.blocker !== undefined) {
       const blocker = await this.blocker.catch(() => undefined);
       blocker?.target.destroy();

@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobQueue, LeasedJob } from '../../src/contract.js';
 import { LeaseExpiredError, QueueClosedError } from '../../src/errors.js';
+import { threads } from '../../src/threads/index.js';
 
 export interface Payload {
   n: number;
@@ -299,6 +300,27 @@ export function describeConformance(label: string, makeHome: () => Promise<Home>
       await until(async () => (await q.stats()).buried === 1);
       expect(failures).toEqual(['1:flaky', '2:broken', '2:broken']);
       expect((await q.peekBuried())?.data).toEqual({ n: 2 });
+    });
+
+    it('process() runs a threads() handler: worker results complete jobs, a worker throw fails the attempt, close() stops the pool', async () => {
+      const q = await open({ concurrency: 2, attempts: 2 });
+      const handler = threads<Payload, number>(new URL('../fixtures/threads/conformance.mjs', import.meta.url), { size: 2 });
+      const results = new Map<number, unknown>();
+      const failures: string[] = [];
+      q.on('completed', (job, result) => void results.set(job.data.n, result));
+      q.on('failed', (job, error) => void failures.push(`${job.data.n}:${error.message}`));
+      try {
+        q.process(handler, { concurrency: handler.concurrency });
+        await q.addBulk([1, 2, 3, -1, 4, 5].map((n) => ({ data: { n } })));
+        await until(async () => results.size === 5 && (await q.stats()).buried === 1);
+        expect([...results].sort(([a], [b]) => a - b)).toEqual([1, 2, 3, 4, 5].map((n) => [n, n * 2]));
+        expect(failures).toEqual(['-1:negative -1', '-1:negative -1']);
+        expect(handler.pool.stats().threads).toBeGreaterThan(0);
+        await q.close();
+        expect(handler.pool.stats().threads).toBe(0);
+      } finally {
+        await handler.close();
+      }
     });
 
     it('pause() stops the hand-out to every consumer; resume() restarts it', async () => {

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Codec } from '../../codec.js';
 import { InvalidOptionError, InvalidStateError, LeaseExpiredError, QueueClosedError, toError } from '../../errors.js';
+import { closeHandler } from '../../handler-close.js';
 import { ClientConnection, LOST, type ConnectionSettings } from './connection.js';
 import { ConsumerPool } from './consumers.js';
 import { RemoteTube } from './tube.js';
@@ -386,6 +387,8 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
       await this.pool.close(false);
       this.producer.destroy(new ConnectionError('queue closed'));
     }
+    // A handler with resources of its own (a threads() pool) closes with the queue.
+    await closeHandler(this.handler);
   }
 
   // --- internals --------------------------------------------------------------------
