@@ -144,6 +144,11 @@ export class GroupDispatch<J extends GroupedJob> {
     this.queueWindow = settings.limiter === undefined ? undefined : new StartWindow(settings.limiter);
   }
 
+  /** Entries held, empty ones waiting for a quiet window included: what the groups cost in memory. */
+  get entryCount(): number {
+    return this.entries.size;
+  }
+
   /** True while the next job is simply the first ungrouped one: no group may start, no queue limit. */
   get simple(): boolean {
     return this.groupsInTurns === 0 && this.queueWindow === undefined;

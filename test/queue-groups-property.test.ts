@@ -211,10 +211,10 @@ describe('groups (property)', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({ groupConcurrency: fc.integer({ min: 1, max: 3 }), strictGroups: fc.boolean() }),
-        fc.array(op, { minLength: 1, maxLength: 120 }),
+        fc.array(op, { minLength: 20, maxLength: 150, size: 'max' }),
         run,
       ),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 });

@@ -4,7 +4,12 @@ import { InvalidOptionError } from '../src/errors.js';
 import type { QueueOptions } from '../src/options.js';
 import { Queue } from '../src/queue.js';
 import type { ReservedJob } from '../src/reserved-job.js';
+import type { GroupDispatch } from '../src/group-dispatch.js';
+import type { JobRecord } from '../src/job.js';
 import { flush } from './helpers/flush.js';
+
+/** The queue's group entries (internal): what its groups cost in memory. */
+const entriesOf = (q: Queue<string>): number => (q as unknown as { table: { groups: GroupDispatch<JobRecord<string>> } }).table.groups.entryCount;
 
 const queues: Queue<string>[] = [];
 afterEach(async () => {
@@ -273,9 +278,13 @@ describe('groups: pause, views and cost', () => {
   it('forgets a group once its last job is gone (100,000 groups leave nothing behind)', async () => {
     const { q } = makeQueue({ concurrency: 64 });
     q.process(() => undefined);
+    q.pause();
     for (let i = 0; i < 100_000; i++) q.push('x', { group: `g${i}` });
+    expect(entriesOf(q)).toBe(100_000);
+    q.resume();
     await q.onIdle();
     expect(q.groups()).toEqual([]);
+    expect(entriesOf(q)).toBe(0);
     expect(q.size).toBe(0);
   });
 
