@@ -118,19 +118,24 @@ export class RedisQueueEvents extends EventEmitter<RedisQueueEventMap> {
 
   private dispatch(entry: string, fields: unknown[]): void {
     const event: Record<string, unknown> = { entry };
-    let name = '';
-    let ids: string | undefined;
+    let name: string | undefined;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const field = text(fields[i]);
       const value = text(fields[i + 1]);
       if (field === 'event') name = value;
-      else if (field === 'ids') ids = value;
       else event[field] = NUMERIC.has(field) ? Number(value) : value;
     }
-    if (!NAMES.has(name)) return;
-    // The hot events (added, active, completed) come one entry per script call, for many jobs.
-    if (ids === undefined) this.deliver(name as EventName, event);
-    else for (const id of ids.split(',')) this.deliver(name as EventName, { ...event, id: Number(id) });
+    if (name !== undefined) {
+      if (NAMES.has(name)) this.deliver(name as EventName, event);
+      return;
+    }
+    // The hot events (added, active, completed) of one script call share an entry: each
+    // field is an event, its value the ids of its jobs, in the order they happened.
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const field = text(fields[i]);
+      if (!NAMES.has(field)) continue;
+      for (const id of text(fields[i + 1]).split(',')) this.deliver(field as EventName, { entry, id: Number(id) });
+    }
   }
 
   private deliver(name: EventName, event: Record<string, unknown>): void {

@@ -37,8 +37,18 @@ do
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Zeros that pad an id of n digits to 16 (string.format costs more than a concat).
+local PAD = {}
+for n = 1, 16 do PAD[n] = string.rep('0', 16 - n) end
+
+-- A job's member in the state sets, from its id (a number, or the digits as a string).
 local function member(id)
-  return string.format('%016.0f', id)
+  local digits = id
+  if type(id) == 'number' then
+    -- tostring writes whole numbers up to 14 digits as such, larger ones with an exponent.
+    digits = id < 1e14 and tostring(id) or string.format('%.0f', id)
+  end
+  return PAD[#digits] .. digits
 end
 
 local function emit(event, id, ...)
@@ -47,11 +57,14 @@ local function emit(event, id, ...)
   end
 end
 
--- One stream entry for many jobs of one event (the hot paths: added, active, completed).
-local function emit_many(event, ids)
-  if EVENTS_MAX > 0 and #ids > 0 then
-    redis.call('XADD', K_EVENTS, 'MAXLEN', '~', EVENTS_MAX, '*', 'event', event, 'ids', table.concat(ids, ','))
-  end
+-- One stream entry for the jobs of the hot events (added, active, completed) of one
+-- script call: no 'event' field; each field is an event, its value the ids, in order.
+local function emit_many(event, ids, event2, ids2)
+  if EVENTS_MAX == 0 then return end
+  local fields = {}
+  if #ids > 0 then fields[1] = event; fields[2] = table.concat(ids, ',') end
+  if event2 and #ids2 > 0 then fields[#fields + 1] = event2; fields[#fields + 1] = table.concat(ids2, ',') end
+  if #fields > 0 then redis.call('XADD', K_EVENTS, 'MAXLEN', '~', EVENTS_MAX, '*', unpack(fields)) end
 end
 
 -- Runs "cmd key values..." over the list in slices: unpack has a limit of a few

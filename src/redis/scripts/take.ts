@@ -35,7 +35,7 @@ for i = 0, acks - 1 do
       redis.call('LTRIM', K_DONE, 0, KEEP_DONE - 1)
     end
     forget_dedupe(dedupe, id)
-    finished_members[#finished_members + 1] = member(tonumber(id))
+    finished_members[#finished_members + 1] = member(id)
     finished_keys[#finished_keys + 1] = key
     completed[#completed + 1] = id
     results[#results + 1] = '1'
@@ -48,7 +48,6 @@ if #completed > 0 then
   call_in_slices('DEL', nil, finished_keys)
   redis.call('HINCRBY', K_META, 'completed', #completed)
 end
-emit_many('completed', completed)
 
 local b = 5 + acks * 3
 local want, lease_override = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
@@ -127,7 +126,7 @@ while taken < want do
   end
 end
 call_in_slices('ZADD', K_LEASES, leases)
-emit_many('active', active)
+emit_many('completed', completed, 'active', active)
 -- Only a consumer that got less than it asked for waits, and needs the next due time;
 -- it emptied the ready set, and stale wake tokens would only make idle consumers spin.
 if taken < want then
