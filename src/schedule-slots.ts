@@ -112,7 +112,13 @@ export function toRule(input: unknown): ScheduleRule {
     throw new InvalidOptionError(`Expected the schedule rule to be \`{ every: ms }\` or a rule from \`cron()\`, got \`${String(input)}\``);
   }
   const candidate = input as Partial<ScheduleRule> & { every?: unknown; cron?: unknown };
-  if (typeof candidate.next === 'function' && typeof candidate.spec === 'object') return candidate as ScheduleRule;
+  if (typeof candidate.next === 'function') {
+    // The spec is what a journal keeps and a restart rebuilds the rule from: it must be one the queue can rebuild.
+    if (!isRuleSpec(candidate.spec)) {
+      throw new InvalidOptionError(`Expected the rule's \`spec\` to be \`{ every }\` or \`{ cron, tz? }\`, got \`${JSON.stringify(candidate.spec)}\``);
+    }
+    return candidate as ScheduleRule;
+  }
   if ('every' in candidate) return everyRule(candidate.every as number);
   if ('cron' in candidate) {
     throw new InvalidOptionError(

@@ -231,6 +231,7 @@ describe('bad input', () => {
       [() => q.schedule('s', { every: Infinity }, 'x'), /`every` .* got `Infinity`/],
       [() => q.schedule('s', { cron: '* * * * *' } as never, 'x'), /a cron rule needs `cron\(\)` from 'docket\/cron'/],
       [() => q.schedule('s', 'every minute' as never, 'x'), /schedule rule to be `\{ every: ms \}`/],
+      [() => q.schedule('s', { spec: { hourly: true }, next: (t: number) => t + 1 } as never, 'x'), /rule's `spec` to be `\{ every \}` or `\{ cron, tz\? \}`/],
       [() => q.schedule('s', { every: MINUTE }, 'x', { delay: 5 } as never), /`delay` is not one/],
       [() => q.schedule('s', { every: MINUTE }, 'x', { priority: -1 }), /`priority` to be an integer/],
       [() => q.schedule('s', { every: MINUTE }, 'x', { attempts: 0 }), /`attempts` to be an integer/],
