@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { journalOf } from '../src/journal/index.js';
-import type { Queue } from '../src/queue.js';
-import type { ReservedJob } from '../src/reserved-job.js';
+import { reserveAll } from './helpers/groups.js';
 import { useJournalDir } from './helpers/journal.js';
 
 const journal = useJournalDir();
-
-function reserveAll(q: Queue<string>): ReservedJob<string>[] {
-  const leases: ReservedJob<string>[] = [];
-  for (let lease = q.tryReserve(); lease !== undefined; lease = q.tryReserve()) leases.push(lease);
-  return leases;
-}
 
 describe('journal: groups survive restarts', () => {
   it('keeps each job’s group, the group order and a strict group held by a retry, across two restarts and a compaction', async () => {

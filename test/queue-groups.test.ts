@@ -4,12 +4,8 @@ import { InvalidOptionError } from '../src/errors.js';
 import type { QueueOptions } from '../src/options.js';
 import { Queue } from '../src/queue.js';
 import type { ReservedJob } from '../src/reserved-job.js';
-import type { GroupDispatch } from '../src/group-dispatch.js';
-import type { JobRecord } from '../src/job.js';
 import { flush } from './helpers/flush.js';
-
-/** The queue's group entries (internal): what its groups cost in memory. */
-const entriesOf = (q: Queue<string>): number => (q as unknown as { table: { groups: GroupDispatch<JobRecord<string>> } }).table.groups.entryCount;
+import { groupEntriesOf, reserveAll } from './helpers/groups.js';
 
 const queues: Queue<string>[] = [];
 afterEach(async () => {
@@ -21,13 +17,6 @@ function makeQueue(options: QueueOptions<string> = {}): { q: Queue<string>; cloc
   const q = new Queue<string>({ clock, ...options });
   queues.push(q);
   return { q, clock };
-}
-
-/** Reserves until nothing more may start; returns the leases. */
-function reserveAll(q: Queue<string>): ReservedJob<string>[] {
-  const leases: ReservedJob<string>[] = [];
-  for (let lease = q.tryReserve(); lease !== undefined; lease = q.tryReserve()) leases.push(lease);
-  return leases;
 }
 
 const data = (leases: ReservedJob<string>[]): string[] => leases.map((l) => l.data);
@@ -280,11 +269,11 @@ describe('groups: pause, views and cost', () => {
     q.process(() => undefined);
     q.pause();
     for (let i = 0; i < 100_000; i++) q.push('x', { group: `g${i}` });
-    expect(entriesOf(q)).toBe(100_000);
+    expect(groupEntriesOf(q)).toBe(100_000);
     q.resume();
     await q.onIdle();
     expect(q.groups()).toEqual([]);
-    expect(entriesOf(q)).toBe(0);
+    expect(groupEntriesOf(q)).toBe(0);
     expect(q.size).toBe(0);
   });
 

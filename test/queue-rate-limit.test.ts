@@ -4,11 +4,8 @@ import { InvalidOptionError, RateLimitError } from '../src/errors.js';
 import type { QueueOptions } from '../src/options.js';
 import { Queue } from '../src/queue.js';
 import { StartWindow } from '../src/rate-limiter.js';
-import type { GroupDispatch } from '../src/group-dispatch.js';
-import type { JobRecord } from '../src/job.js';
 import { flush } from './helpers/flush.js';
-
-const entriesOf = (q: Queue<string>): number => (q as unknown as { table: { groups: GroupDispatch<JobRecord<string>> } }).table.groups.entryCount;
+import { groupEntriesOf } from './helpers/groups.js';
 
 const queues: Queue<string>[] = [];
 afterEach(async () => {
@@ -129,14 +126,14 @@ describe('groupLimit (per group)', () => {
     await flush();
     expect(q.groups()).toEqual([]);
     // Kept while their windows count: a new job now must still wait.
-    expect(entriesOf(q)).toBe(50);
+    expect(groupEntriesOf(q)).toBe(50);
     await advance(clock, 1000);
     // The next start sweeps the quiet windows away.
     // A new group's job after the window: starts at once.
     q.push('late', { group: 'g0' });
     await flush();
     expect(q.size).toBe(0);
-    expect(entriesOf(q)).toBeLessThanOrEqual(1);
+    expect(groupEntriesOf(q)).toBeLessThanOrEqual(1);
   });
 });
 

@@ -189,11 +189,8 @@ export function decodeJob(bytes: Uint8Array, start: number, end: number, withBod
     o += reasonLength;
   }
   if (flags & F_DEDUPE) {
-    need(end, o + 4, 'dedupe id length');
-    const length = buf.readUInt32LE(o);
-    need(end, o + 4 + length, 'dedupe id');
-    job.dedupeId = Buffer.from(buf.buffer, buf.byteOffset + o + 4, length).toString('utf8');
-    o += 4 + length;
+    job.dedupeId = readText(buf, o, end, 'dedupe id');
+    o += 4 + buf.readUInt32LE(o);
   }
   if (flags & F_ERRORS) {
     need(end, o + 4, 'errors length');
@@ -212,15 +209,20 @@ export function decodeJob(bytes: Uint8Array, start: number, end: number, withBod
     o += 4 + length;
   }
   if (flags & F_GROUP) {
-    need(end, o + 4, 'group length');
-    const length = buf.readUInt32LE(o);
-    need(end, o + 4 + length, 'group');
-    job.group = Buffer.from(buf.buffer, buf.byteOffset + o + 4, length).toString('utf8');
-    o += 4 + length;
+    job.group = readText(buf, o, end, 'group');
+    o += 4 + buf.readUInt32LE(o);
   }
   if (withBody) job.bodyStart = o;
   else if (o !== end) throw new MalformedPayloadError('trailing bytes after update');
   return job;
+}
+
+/** A u32-length-prefixed UTF-8 string at `o`, checked against `end`. */
+function readText(buf: Buffer, o: number, end: number, what: string): string {
+  need(end, o + 4, `${what} length`);
+  const length = buf.readUInt32LE(o);
+  need(end, o + 4 + length, what);
+  return Buffer.from(buf.buffer, buf.byteOffset + o + 4, length).toString('utf8');
 }
 
 /** The encoded payload of a stored job (a view, not a copy). */
