@@ -115,7 +115,7 @@ describe('a job', () => {
   it('shows payload, options, attempts, every error with its stack, dead reason and timeline', async () => {
     const q = new Queue<{ user: number }>({ name: 'retrying', retry: { attempts: 2, backoff: { type: 'fixed', delay: 0 } } });
     cleanups.push(() => q.close({ timeout: 0 }));
-    const { id } = await q.add({ user: 7 }, { priority: 5, ttr: 30_000 });
+    const { id } = await q.add({ user: 7 }, { priority: 5, ttr: 30_000, group: 'user-7' });
     for (const message of ['first failure', 'second failure']) {
       const lease = await q.reserve({ timeout: 1000 });
       await lease?.fail(new Error(message));
@@ -125,7 +125,7 @@ describe('a job', () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({ id, state: 'buried', deadReason: 'failed', priority: 5 });
     expect(body.payload).toEqual({ kind: 'json', text: '{\n  "user": 7\n}', truncated: false });
-    expect(body.options).toMatchObject({ priority: 5, ttr: 30_000, timeout: null });
+    expect(body.options).toMatchObject({ priority: 5, ttr: 30_000, timeout: null, group: 'user-7' });
     expect(body.attempts).toMatchObject({ made: 2, max: 2, buries: 1 });
     expect(body.errors.map((e) => [e.attempt, e.message])).toEqual([
       [1, 'first failure'],

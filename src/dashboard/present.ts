@@ -164,7 +164,7 @@ export function detail(job: DashboardJob, progress: { value: unknown; at: number
   return {
     ...summarize(job),
     payload: presentPayload(job.data),
-    options: defined({ priority: job.priority, ttr: job.ttr, timeout: job.timeout, ttl: job.ttl, delay: job.delay, dedupeId: job.dedupeId }),
+    options: defined({ priority: job.priority, ttr: job.ttr, timeout: job.timeout, ttl: job.ttl, delay: job.delay, dedupeId: job.dedupeId, group: job.group }),
     attempts,
     errors: (job.errors ?? []).map((e) => ({ ...e })),
     progress: progress === undefined ? undefined : { value: jsonText(progress.value, 0) ?? String(progress.value), at: progress.at },

@@ -21,6 +21,8 @@ export interface DashboardJob extends JobView<unknown> {
   readonly ttl?: number;
   readonly delay?: number;
   readonly dedupeId?: string | undefined;
+  /** Its group, for homes that have groups (the in-process queue). */
+  readonly group?: string | undefined;
   readonly createdOn?: number;
   readonly processedOn?: number | undefined;
   readonly finishedOn?: number | undefined;
