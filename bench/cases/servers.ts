@@ -1,6 +1,6 @@
 /**
  * Servers for the socket cases, each in its own process on 127.0.0.1: docket's `serve()`
- * (bench/cases/socket-client-server.ts), beanstalkd, redis-server.
+ * (bench/cases/socket-client-server.ts), the Node floor, beanstalkd, redis-server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -47,6 +47,13 @@ export async function has(path: string): Promise<boolean> {
 export async function startDocket(): Promise<Server> {
   const port = await freePort();
   const script = fileURLToPath(new URL('./socket-client-server.ts', import.meta.url));
+  return startProcess(process.execPath, ['--import', 'tsx', script, String(port)], port);
+}
+
+/** The Node floor (bench/cases/socket-floor-server.ts) in a child process, started as docket's is. */
+export async function startNodeFloor(): Promise<Server> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('./socket-floor-server.ts', import.meta.url));
   return startProcess(process.execPath, ['--import', 'tsx', script, String(port)], port);
 }
 

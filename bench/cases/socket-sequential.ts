@@ -2,7 +2,8 @@
  * Round-trip bound socket throughput: a client that waits for each reply before it sends
  * the next command. `node --import tsx bench/cases/socket-sequential.ts <server> <client> <connections> [jobs]`
  *
- * server: docket (`serve()`, child process) | beanstalkd (1.12, child process)
+ * server: docket (`serve()`, child process) | beanstalkd (1.12, child process) | node-floor
+ *   (bench/cases/socket-floor-server.ts: what Node's sockets alone cost; jackd only)
  * client:
  * - `jackd`: the npm beanstalkd client; each connection `use`s and `watch`es its own tube,
  *   then loops `await put(body)`, `await reserve()`, `await delete(id)`.
@@ -15,7 +16,7 @@
  */
 import JackdDefault, * as jackdModule from 'jackd';
 import { args, main, perSecond, pick, report, scaled, skip } from '../harness.js';
-import { startBeanstalkd, startDocket, type Server } from './servers.js';
+import { startBeanstalkd, startDocket, startNodeFloor, type Server } from './servers.js';
 
 // jackd is CommonJS; depending on the loader its class is the default export or a named one.
 const JackdClient: typeof jackdModule.JackdClient = typeof JackdDefault === 'function' ? JackdDefault : jackdModule.JackdClient;
@@ -61,6 +62,7 @@ const clients: Record<string, Connection> = {
 const servers: Record<string, () => Promise<Server | string>> = {
   docket: startDocket,
   beanstalkd: startBeanstalkd,
+  'node-floor': startNodeFloor,
 };
 
 main(async () => {

@@ -15,6 +15,16 @@ function roundTrips(client: 'jackd' | 'docket', connections: number): Row {
     subjects: [
       { label: 'docket', script: sequential, args: ['docket', client, String(connections)], docket: true },
       { label: 'beanstalkd', script: sequential, args: ['beanstalkd', client, String(connections)] },
+      ...(client === 'jackd'
+        ? [
+            {
+              label: 'node floor',
+              script: sequential,
+              args: ['node-floor', client, String(connections)],
+              note: 'a bare node:net server answering these commands from a plain FIFO, for information',
+            },
+          ]
+        : []),
     ],
   };
 }
