@@ -7,7 +7,7 @@ import { ReadySet, URGENT_BELOW } from './ready-set.js';
 import type { Scheduled } from './scheduler.js';
 
 // Who starts next when jobs belong to groups. Pure: no clock (callers pass `now`), no timer
-// (a gate that must wait is handed to `GateTimer`, which the queue drives with one timer).
+// (a gate that must wait is handed to the host's one gate timer, which calls `opened`).
 //
 // Each group with jobs has an entry: its ready jobs in (priority, id) order, counts of its
 // running and delayed jobs, and how many of its slots are held. A job holds a slot of its
@@ -218,7 +218,8 @@ export class GroupDispatch<J extends GroupedJob> {
     this.queueWindow?.record(now);
     const limit = this.settings.groupLimit;
     if (limit === undefined || job.group === undefined) return;
-    const entry = this.entries.get(job.group) as Entry<J>;
+    // `take` gave the job its slot: its entry is live.
+    const entry = job.groupEntry as Entry<J>;
     (entry.window ??= new StartWindow(limit)).record(now);
   }
 
