@@ -1,8 +1,8 @@
 /**
  * What docket/redis promises beyond the contract, on a real redis-server: dedupe, ttl,
  * dead letters with every attempt's error, redrive, memory bounded by live jobs, one hash
- * tag per queue, scripts surviving SCRIPT FLUSH, idle consumers that send nothing, and
- * the cross-process event stream.
+ * tag per queue, scripts surviving SCRIPT FLUSH, idle consumers that send nothing, the
+ * cross-process event stream, and batches larger than one Lua command can take.
  */
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -205,5 +205,37 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     await done;
     await events.close();
     expect(log).toEqual([`added:${a.id}`, `active:${a.id}`, `completed:${a.id}`, `added:${b.id}`, `active:${b.id}`, `failed:${b.id}`, `dead:${b.id}`]);
+  });
+
+  async function scriptCalls(): Promise<number> {
+    const info = await admin.info('commandstats');
+    return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  }
+
+  it('a consumer with 5,000 free slots takes 5,000 jobs in one call and acks them in the next; each job runs once and leaves nothing behind', async () => {
+    const jobs = 6000;
+    const q = await open({ concurrency: 5000 });
+    // Every other job has a dedupe id: acking it must free the id too.
+    await q.addBulk(Array.from({ length: jobs }, (_, n) => ({ data: { n }, options: n % 2 === 0 ? { id: `job-${n}` } : undefined })));
+    const before = await scriptCalls();
+    const runs = new Map<number, number>();
+    let completed = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      q.on('completed', () => void (++completed === jobs && resolve()));
+      // A script the server refuses (a batch too large for one command) is reported here.
+      q.on('error', reject);
+    });
+    q.process(async (job) => void runs.set(job.data.n, (runs.get(job.data.n) ?? 0) + 1), { concurrency: 5000 });
+    await done;
+    // 5,000 taken, then 5,000 acked with the last 1,000 taken, then those acked: a few
+    // calls (a slow machine may split a stretch of acks in two), never one per job.
+    expect(await scriptCalls()).toBeLessThan(before + 20);
+    expect(runs.size).toBe(jobs);
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    const stats = await q.stats();
+    expect([stats.completed, stats.ready, stats.reserved, stats.buried]).toEqual([jobs, 0, 0, 0]);
+    expect(await keysOf(q)).toEqual([`docket:{${q.name}}:events`, `docket:{${q.name}}:meta`]);
+    // The dedupe ids are free again.
+    expect((await q.add({ n: 0 }, { id: 'job-0' })).duplicate).toBe(false);
   });
 });

@@ -34,7 +34,8 @@ export default {
   title: 'docket/redis vs BullMQ and bee-queue on the same redis-server',
   description:
     "Producer and consumer in one process; each run starts its own redis-server (`--save '' --appendonly no`, " +
-    'the same binary for every library). The consumer starts first, then the jobs (`{ i }` payloads) are added in ' +
+    'the same binary for every library). Each library is loaded and the payloads built before the clock starts. ' +
+    'The consumer starts first, then the jobs (`{ i }` payloads) are added in ' +
     "batches of 1000 with each library's bulk call; handlers are no-ops; completed jobs are deleted " +
     '(BullMQ `removeOnComplete`, bee-queue `removeOnSuccess`). Libraries otherwise run with their defaults, except ' +
     'bee-queue with its fastest documented settings (no events, no job store). Commands per job come from INFO ' +

@@ -14,9 +14,9 @@
 // id -> job id. events: capped stream. wake: list idle consumers block on. done: the
 // last completed jobs, when retention is on.
 //
-// Cost: inside a script every redis.call costs a few microseconds beyond the command's
-// own work (argument and reply conversion), more than most of the commands themselves.
-// So the hot paths (add, take) make one call per job where they can and batch the rest
+// Cost: every redis.call is a whole command (lookup, checks, statistics, and its reply
+// turned into Lua values); for a queue's small commands that is most of a script's time.
+// So the hot paths (add, take) make one call per job where they must and batch the rest
 // (one ZADD, ZREM or DEL for every job of the call); a job hash holds its lease
 // deadline next to its token, so checking a lease is one HMGET.
 
