@@ -109,6 +109,11 @@ class Bucket<J extends ReadyItem> {
   }
 }
 
+/** Keeps a bucket's heap position on it; one function for every set (a group has a set of its own). */
+function trackBucket(bucket: { slot: number }, index: number): void {
+  bucket.slot = index;
+}
+
 /**
  * Ready jobs in (priority, id) order: lowest priority first, then oldest. Buckets per
  * distinct priority under a small heap of priorities make the common case (few
@@ -116,7 +121,7 @@ class Bucket<J extends ReadyItem> {
  */
 export class ReadySet<J extends ReadyItem> {
   private readonly buckets = new Map<number, Bucket<J>>();
-  private readonly priorities = new Heap<Bucket<J>>({ trackIndex: (bucket, index) => (bucket.slot = index) });
+  private readonly priorities = new Heap<Bucket<J>>({ trackIndex: trackBucket });
   private nextStamp = 1;
   /** Ready jobs. */
   size = 0;
