@@ -135,12 +135,11 @@ describe.each(['always', 'never'] as const)('a crash at any step of a compaction
 
 // Once the old file has grown by the hold size during a compaction, appends wait in memory
 // for the switch, while the queue keeps handing out jobs. A job added then, reserved and
-// acked before the switch has no record anywhere: none of it is acknowledged, and a kill
-// leaves no trace of it, so the next process may give its id to a new job. That job is a
-// new one: the acked job does not come back under its id. (The kill -9 test once took such
-// a job for an acked one resurrected, by id.)
+// acked before the switch has no record in the journal: none of it is acknowledged, and a
+// kill leaves no trace of the job. Its id was handed out all the same (a beanstalkd client
+// may hold it): the next process must not give it to a new job.
 describe.each(['always', 'interval'] as const)('a crash while a compaction holds writes (sync %s)', (sync: SyncPolicy) => {
-  it('acknowledges nothing held, and the next process starts clean of it', async () => {
+  it('acknowledges nothing held, and the next process hands out none of its ids', async () => {
     const fs = new MemoryFileSystem();
     // The hold starts once the old file grows by 4 KiB (the smallest hold) past the size at the start.
     const options: OpenQueueOptions<string> = { sync, compactionSlack: 4096, retry: { attempts: 5 } };
@@ -203,10 +202,8 @@ describe.each(['always', 'interval'] as const)('a crash while a compaction holds
     try {
       for (const [id, data] of stored) expect(next.peek(id)?.data, `acknowledged job ${id}`).toBe(data);
       expect(next.peek(lease.id), 'the held job left no trace').toBeUndefined();
-      const added = await next.add('after the restart');
-      expect(added.id, 'above every stored id').toBeGreaterThan(Math.max(...stored.keys()));
-      // Its id may be the held job's (nothing recorded it), but the acked job is not back.
-      expect(next.peek(added.id)?.data).toBe('after the restart');
+      // Ids are process-wide: this process is past them anyway. What a fresh one would skip:
+      expect(journalOf(next)!.highestId, 'ids the next process skips').toBeGreaterThanOrEqual(lease.id);
     } finally {
       await journalOf(next)!.close();
     }

@@ -13,7 +13,7 @@ function run(ledger: CrashLedger, round: number, lines: ChildLine[]): void {
 const clean = { lost: [], resurrected: [], phantom: [], moved: [] };
 
 describe('the kill -9 ledger', () => {
-  it('does not take a new job under the id of one that was never stored for the acked one come back', () => {
+  it('takes a new job under the id of one that was never stored for a reused id, not for the acked one come back', () => {
     const ledger = new CrashLedger();
     ledger.restored([], 0);
     run(ledger, 0, [{ s: '0.0' }, { a: '0.0', id: 1 }, { s: '0.1' }, { r: 2, key: '0.1' }]);
@@ -24,6 +24,22 @@ describe('the kill -9 ledger', () => {
       [
         [1, '0.0'],
         [2, '1.0'],
+      ],
+      2,
+    );
+    expect(ledger.findings).toEqual({ ...clean, moved: ['new job 1.0 took id 2 of 0.1 (round 1)'] });
+  });
+
+  it('has nothing to say about a job whose in-flight ack went through before its put was stored', () => {
+    const ledger = new CrashLedger();
+    ledger.restored([], 0);
+    run(ledger, 0, [{ s: '0.0' }, { a: '0.0', id: 1 }, { s: '0.1' }, { r: 2, key: '0.1' }]);
+    ledger.restored([[1, '0.0']], 1);
+    run(ledger, 1, [{ s: '1.0' }, { a: '1.0', id: 70_000 }]);
+    ledger.restored(
+      [
+        [1, '0.0'],
+        [70_000, '1.0'],
       ],
       2,
     );

@@ -1,7 +1,10 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { journalOf, openQueue } from '../src/journal/index.js';
+import { StoreFailedError } from '../src/errors.js';
+import { highestJobId, reserveIdsThrough } from '../src/job.js';
+import { ID_BLOCK } from '../src/journal/id-reservation.js';
+import { FaultyFileSystem, journalOf, openQueue } from '../src/journal/index.js';
 import type { Queue } from '../src/queue.js';
 import { useJournalDir } from './helpers/journal.js';
 
@@ -92,6 +95,28 @@ describe('job ids', () => {
     expect(journalOf(again)!.stats().opened.renumbered).toBe(0);
     for (const [id, data] of moved) expect(again.peek(id)?.data).toBe(data);
     expect(again.stats().total).toBe(8);
+  });
+});
+
+describe('ids reserved ahead', () => {
+  // A crash that kills a job before its record is written leaves an id handed out and
+  // unrecorded; test/journal-compaction-crash.test.ts checks that a restart skips it.
+  it('refuses a job whose id it cannot reserve, and carries on once it can', async () => {
+    const fs = new FaultyFileSystem();
+    const q = await journal.start<string>({ fileSystem: fs });
+    const before = await q.add('before');
+    // The next id is past the block reserved at open.
+    reserveIdsThrough(highestJobId() + ID_BLOCK);
+    fs.failOn('write');
+    const refused = q.add('refused');
+    await expect(refused).rejects.toBeInstanceOf(StoreFailedError);
+    await expect(refused).rejects.toThrow(/cannot reserve job ids \(injected write failure\)/);
+    expect(q.stats().total, 'the refused job is not in the queue').toBe(1);
+    const after = await q.add('after');
+    await journalOf(q)!.close();
+    const r = await journal.start<string>();
+    expect([r.peek(before.id)?.data, r.peek(after.id)?.data]).toEqual(['before', 'after']);
+    expect(r.stats().total).toBe(2);
   });
 });
 

@@ -7,6 +7,7 @@ import type { CompactionInfo, JournalWriter, SyncPolicy, WriterStats } from './w
 import { highestJobId } from '../job.js';
 import { encodeDeleteRecord, encodeHighestIdRecord, encodeJobRecord, recordJobId, type JobFields } from './job-codec.js';
 import { PAYLOAD_OFFSET, RecordType } from './record.js';
+import type { IdReservation } from './id-reservation.js';
 import type { ReplayDamage } from './replay.js';
 
 /** What opening a journal found and did. */
@@ -102,6 +103,7 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
     meanRecord: number,
     private readonly opened: OpenReport,
     highestId: number,
+    private readonly ids: IdReservation,
   ) {
     super();
     this.highest = highestId;
@@ -128,6 +130,7 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
    * process holds its old one). Records it as a put under the new id and a delete of the old.
    */
   moveRestored(job: JobFields, body: Uint8Array, id: number): void {
+    this.ids.cover(id);
     void this.writer.append(encodeJobRecord(RecordType.Put, { ...job, id }, body));
     void this.writer.append(encodeDeleteRecord(job.id));
     if (id > this.highest) this.highest = id;
@@ -196,6 +199,8 @@ export class Journal<T = unknown> extends EventEmitter<JournalEvents> implements
         throw new TypeError(`job ${job.id}: the journal's codec cannot encode its data`, { cause: error });
       }
       record = encodeJobRecord(RecordType.Put, job, data);
+      // Before the job can be handed out (see IdReservation). Throws, refusing the job, if it cannot.
+      this.ids.cover(job.id);
       this.live.set(job.id, job);
       if (job.id > this.highest) this.highest = job.id;
       this.meanRecord += (record.length - this.meanRecord) / Math.min(this.liveCount, 1024);

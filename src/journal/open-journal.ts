@@ -4,6 +4,7 @@ import type { JobSnapshot } from '../job.js';
 import { JournalWriter, type SyncPolicy } from './writer.js';
 import { directoryOf, nodeFileSystem, type JournalFileHandle, type JournalFileSystem } from './file-system.js';
 import { storedBody, type StoredJob } from './job-codec.js';
+import { IdReservation } from './id-reservation.js';
 import { Journal, type OpenReport } from './journal.js';
 import { encodeFileHeader, FILE_HEADER_SIZE } from './record.js';
 import { replay, type LiveCursor, type ReplayDamage } from './replay.js';
@@ -75,7 +76,7 @@ export interface OpenedJournalFile<T> {
   journal: Journal<T>;
   cursor: LiveCursor;
   codec: Codec<T>;
-  /** The highest job id the journal ever held or recorded: new ids go above it. */
+  /** The highest job id the journal ever held or recorded, or its last owner reserved: new ids go above it. */
   highestId: number;
 }
 
@@ -185,6 +186,15 @@ async function openLocked<T>(
   } catch (error) {
     throw refuse(file, 'cannot be opened for writing', error);
   }
+  let ids: IdReservation;
+  try {
+    ids = await IdReservation.open(fs, file, result.highestId, sync === 'always');
+  } catch (error) {
+    await handle.close().catch(() => {});
+    throw refuse(file, 'cannot reserve job ids', error);
+  }
+  // Above every id the journal holds or recorded, and every id the last owner may have handed out.
+  const highestId = Math.max(result.highestId, ids.previous);
   const report: OpenReport = {
     records: result.records,
     jobs: result.live,
@@ -205,9 +215,13 @@ async function openLocked<T>(
     // Emitted outside the writer's loop: a listener that throws must not stop it.
     onFail: (error) => queueMicrotask(() => journal?.emit('failed', error)),
     onCompactionError: (error) => queueMicrotask(() => journal?.emit('compactionError', error)),
-    onClosed: unlock,
+    onClosed: async () => {
+      // A journal that failed may have handed out jobs it never wrote: their ids stay reserved.
+      await ids.close(journal?.failure === undefined ? journal?.highestId : undefined);
+      await unlock();
+    },
   });
-  journal = new Journal<T>(file, writer, codec, sync, slack, result.live === 0 ? 200 : result.liveBytes / result.live, report, result.highestId);
+  journal = new Journal<T>(file, writer, codec, sync, slack, result.live === 0 ? 200 : result.liveBytes / result.live, report, highestId, ids);
   report.durationMs = performance.now() - started;
   const opened = journal;
   if (truncated !== undefined) {
@@ -217,7 +231,7 @@ async function openLocked<T>(
       else opened.emit('truncated', truncated);
     });
   }
-  return { journal, cursor: result.cursor(), codec, highestId: result.highestId };
+  return { journal, cursor: result.cursor(), codec, highestId };
 }
 
 /**

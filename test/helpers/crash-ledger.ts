@@ -1,8 +1,8 @@
 // What the kill -9 test (journal-crash.test.ts) knows from its child's lines, and the check
 // of what each restart restored against it. Jobs are known by key (unique per add), not by
-// id: an id is a job's only once its put is stored. A job whose put never reached the file
-// (added, reserved and acked in memory while writes waited, then killed) leaves no trace,
-// so the next process may give its id to a new job, which is not the old one come back.
+// id: a job whose put never reached the file (added, reserved and acked in memory while
+// writes waited, then killed) leaves no record, and should the next process give its id to
+// a new job, that is a job under a reused id (`moved`), not the acked one come back.
 
 /** One line of the child (see test/fixtures/journal/crash-child.ts). */
 export interface ChildLine {
@@ -27,7 +27,7 @@ export interface CrashFindings {
   resurrected: string[];
   /** A job that was never added appears. */
   phantom: string[];
-  /** A job comes back under another id, or a new job takes the id of a stored one. */
+  /** A job comes back under another id, or a new job takes an id handed out before. */
   moved: string[];
 }
 
@@ -41,10 +41,10 @@ export class CrashLedger {
   private readonly gone = new Set<string>();
   /** Keys whose add was started. */
   private readonly started = new Set<string>();
-  /** The id of every job known to be stored, with its key. */
+  /** Every id handed out (a resolved add, a reserve, a restore), with its job's key. */
   private readonly ids = new Map<number, string>();
 
-  /** The highest id of a job known to be stored. */
+  /** The highest id handed out. */
   get maxId(): number {
     let max = 0;
     for (const id of this.ids.keys()) max = Math.max(max, id);
@@ -58,11 +58,15 @@ export class CrashLedger {
     } else if (line.a !== undefined) {
       const id = line.id!;
       const before = this.ids.get(id);
-      if (before !== undefined) this.findings.moved.push(`new job ${line.a} took id ${id} of ${before} (round ${round})`);
+      if (before !== undefined && before !== line.a) this.findings.moved.push(`new job ${line.a} took id ${id} of ${before} (round ${round})`);
       this.ids.set(id, line.a);
       // Its ack may have resolved first (both in one write).
       if (!this.gone.has(line.a)) this.live.set(line.a, id);
     } else if (line.r !== undefined) {
+      // Reserved, so handed out, even if its add never resolves.
+      const before = this.ids.get(line.r);
+      if (before !== undefined && before !== line.key) this.findings.moved.push(`job ${line.key} reserved under id ${line.r} of ${before} (round ${round})`);
+      this.ids.set(line.r, line.key!);
       this.acking.set(line.r, line.key!);
     } else if (line.k !== undefined) {
       const key = this.acking.get(line.k)!;
