@@ -57,6 +57,13 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     expect(later.id).not.toBe(first.id);
   });
 
+  it('refuses a group (a core option it does not have) and stores nothing', async () => {
+    const q = await open();
+    await expect(q.add({ n: 1 }, { group: 'tenant' } as never)).rejects.toThrow(/`group` is not supported by the Redis queue/);
+    await expect(q.addBulk([{ data: { n: 2 } }, { data: { n: 3 }, options: { group: 'tenant' } as never }])).rejects.toThrow(/`group`/);
+    expect((await q.stats()).ready).toBe(0);
+  });
+
   it('a job that waited past its ttl is dead-lettered as expired, not run late', async () => {
     const q = await open();
     const stale = await q.add({ n: 1 }, { ttl: 50 });

@@ -206,6 +206,7 @@ describe('socket client options', () => {
     try {
       await expect(q.add('x', { priority: 2 ** 32 })).rejects.toThrow(/`priority`/);
       await expect(q.add('x', { delay: -5 })).rejects.toThrow(/`delay`/);
+      await expect(q.add('x', { group: 'g' } as never)).rejects.toThrow(/`group` is not supported/);
       await expect(q.add(undefined)).rejects.toThrow(/encode/);
       await expect(q.peek(0)).rejects.toBeInstanceOf(InvalidOptionError);
       await expect(q.remove(1.5)).rejects.toBeInstanceOf(InvalidOptionError);

@@ -145,6 +145,11 @@ export function jobFields<T>(
   const bytes = resolved.codec.encode(data);
   const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (options === undefined) return [body, String(resolved.priority), '0', String(resolved.ttr), maxField(resolved.attempts), '0', ''];
+  // A core option this home does not have: refused, so that nobody counts on an order per
+  // group that nothing keeps.
+  if ((options as { group?: unknown }).group !== undefined) {
+    throw new InvalidOptionError('`group` is not supported by the Redis queue: job groups belong to the in-process Queue');
+  }
   const priority = options.priority === undefined ? resolved.priority : checkPriority('priority', options.priority);
   const delay = options.delay === undefined ? 0 : checkMs('delay', options.delay);
   const ttr = options.ttr === undefined ? resolved.ttr : checkMs('ttr', options.ttr, 1);

@@ -180,6 +180,10 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
     let body: Uint8Array;
     try {
       if (options !== undefined) {
+        // The protocol has no place for a group: refused rather than dropped on the way.
+        if ((options as { group?: unknown }).group !== undefined) {
+          throw new InvalidOptionError('`group` is not supported over the beanstalkd protocol: job groups belong to the in-process Queue');
+        }
         if (options.priority !== undefined) priority = checkPriority('priority', options.priority);
         if (options.delay !== undefined) delay = toSeconds((delayMs = checkMs('delay', options.delay)));
         if (options.ttr !== undefined) ttr = ttrSeconds((ttrMs = checkMs('ttr', options.ttr, 1)));
