@@ -7,6 +7,9 @@
  *   run by `process()` at concurrency 64 with `groupConcurrency` 1. Jobs per CPU-second over
  *   the whole (add + run); `extra.outOfOrder` counts jobs that ran before an older job of
  *   their group (must be 0).
+ * - `limited`: the same as `throughput` with `groups` 0, on a queue with a `limiter` that
+ *   never binds (`max` = every job, over an hour): what the sliding window's bookkeeping
+ *   costs per start.
  * - `fairness`: `groups` groups with `jobs / groups` jobs each, queued in a paused queue and
  *   run at concurrency 16, each group's handler taking as long (a microtask). When half of
  *   the jobs have completed, each group's share of the completions is taken: the value is
@@ -28,33 +31,36 @@ const [, jobsArg = '1000000', groupsArg = '100000'] = process.argv.slice(2);
 const jobs = scaled(Number(jobsArg));
 const groups = Number(groupsArg);
 
-const subjects: Record<string, () => Promise<void>> = {
-  throughput: async () => {
-    const Queue = await loadQueue();
-    const names = Array.from({ length: groups }, (_, g) => `tenant-${g}`);
-    const lastSeen = new Int32Array(Math.max(groups, 1)).fill(-1);
-    let outOfOrder = 0;
-    let ran = 0;
-    const { cpuMs, wallMs } = await cpuTimeMs(async () => {
-      const q = new Queue<Payload>({ concurrency: 64 });
-      q.pause();
-      q.process(async (job) => {
-        const { i, group } = job.data;
-        if (group >= 0) {
-          if (i < lastSeen[group]) outOfOrder++;
-          lastSeen[group] = i;
-        }
-        ran++;
-      });
-      if (groups === 0) for (let i = 0; i < jobs; i++) q.push({ i, group: -1 });
-      else for (let i = 0; i < jobs; i++) q.push({ i, group: i % groups }, { group: names[i % groups] });
-      q.resume();
-      await q.onIdle();
-      await q.close();
+async function throughput(limited: boolean): Promise<void> {
+  const Queue = await loadQueue();
+  const names = Array.from({ length: groups }, (_, g) => `tenant-${g}`);
+  const lastSeen = new Int32Array(Math.max(groups, 1)).fill(-1);
+  let outOfOrder = 0;
+  let ran = 0;
+  const { cpuMs, wallMs } = await cpuTimeMs(async () => {
+    const q = new Queue<Payload>({ concurrency: 64, limiter: limited ? { max: jobs, duration: 3_600_000 } : undefined });
+    q.pause();
+    q.process(async (job) => {
+      const { i, group } = job.data;
+      if (group >= 0) {
+        if (i < lastSeen[group]) outOfOrder++;
+        lastSeen[group] = i;
+      }
+      ran++;
     });
-    if (ran !== jobs) throw new Error(`${ran} jobs ran, expected ${jobs}`);
-    report(perSecond(jobs, cpuMs), { jobs, groups, outOfOrder, cpuMs: Math.round(cpuMs), wallMs: Math.round(wallMs) });
-  },
+    if (groups === 0) for (let i = 0; i < jobs; i++) q.push({ i, group: -1 });
+    else for (let i = 0; i < jobs; i++) q.push({ i, group: i % groups }, { group: names[i % groups] });
+    q.resume();
+    await q.onIdle();
+    await q.close();
+  });
+  if (ran !== jobs) throw new Error(`${ran} jobs ran, expected ${jobs}`);
+  report(perSecond(jobs, cpuMs), { jobs, groups, limited, outOfOrder, cpuMs: Math.round(cpuMs), wallMs: Math.round(wallMs) });
+}
+
+const subjects: Record<string, () => Promise<void>> = {
+  throughput: () => throughput(false),
+  limited: () => throughput(true),
   fairness: async () => {
     const Queue = await loadQueue();
     const completed = new Array<number>(groups).fill(0);

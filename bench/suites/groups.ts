@@ -31,6 +31,16 @@ export default {
     throughput(1_000_000, 100),
     throughput(1_000_000, 100_000),
     {
+      name: '1M no-op async jobs, a queue limiter that never binds (concurrency 64), queued first',
+      target: 'what the rate limit costs per start',
+      unit: 'jobs per CPU-s',
+      higherIsBetter: true,
+      subjects: [
+        { label: 'docket, limiter', script, args: ['limited', '1000000', '0'], docket: true, note: 'limiter: { max: 1M, duration: 1 h }' },
+        { label: 'docket, no limiter', script, args: ['throughput', '1000000', '0'], note: 'the plain FIFO path' },
+      ],
+    },
+    {
       name: 'Fairness: 100 groups x 1,000 jobs added group after group, concurrency 16: spread of completion shares at half-time',
       target: '0% (equal turns)',
       unit: '% of the mean share',
