@@ -180,6 +180,20 @@ function invalid(name: string, expected: string, value: unknown): InvalidOptionE
   return new InvalidOptionError(`Expected \`${name}\` to be ${expected}, got \`${show(value)}\` (${value === null ? 'null' : typeof value})`);
 }
 
+/**
+ * Refuses the `add` options of the in-process queue that another home has no way to keep
+ * (`unsupported`), naming the first one found: code written against the core queue must not
+ * lose an option on the way (an order per group, a dedupe id, an attempt budget) without
+ * being told.
+ */
+export function refuseUnsupportedAddOptions(options: object, unsupported: readonly (keyof AddOptions)[], home: string): void {
+  for (const name of unsupported) {
+    if ((options as Record<string, unknown>)[name] !== undefined) {
+      throw new InvalidOptionError(`\`${name}\` is not supported by ${home}: it is an option of the in-process Queue`);
+    }
+  }
+}
+
 /** A whole number in [min, max]; `Infinity` passes when `max` is `Infinity`. */
 export function checkInteger(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !(value >= min && value <= max) || (value !== Infinity && !Number.isInteger(value))) {

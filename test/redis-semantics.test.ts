@@ -57,9 +57,10 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     expect(later.id).not.toBe(first.id);
   });
 
-  it('refuses a group (a core option it does not have) and stores nothing', async () => {
+  it('refuses a group or a per-job timeout (core options it has no field for) and stores nothing', async () => {
     const q = await open();
     await expect(q.add({ n: 1 }, { group: 'tenant' } as never)).rejects.toThrow(/`group` is not supported by the Redis queue/);
+    await expect(q.add({ n: 1 }, { timeout: 1000 } as never)).rejects.toThrow(/`timeout` is not supported by the Redis queue/);
     await expect(q.addBulk([{ data: { n: 2 } }, { data: { n: 3 }, options: { group: 'tenant' } as never }])).rejects.toThrow(/`group`/);
     expect((await q.stats()).ready).toBe(0);
   });

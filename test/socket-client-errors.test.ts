@@ -207,6 +207,10 @@ describe('socket client options', () => {
       await expect(q.add('x', { priority: 2 ** 32 })).rejects.toThrow(/`priority`/);
       await expect(q.add('x', { delay: -5 })).rejects.toThrow(/`delay`/);
       await expect(q.add('x', { group: 'g' } as never)).rejects.toThrow(/`group` is not supported/);
+      // Core options a put has no field for: refused, never dropped.
+      for (const option of [{ attempts: 3 }, { ttl: 1000 }, { id: 'once' }, { timeout: 1000 }]) {
+        await expect(q.add('x', option as never)).rejects.toThrow(`\`${Object.keys(option)[0]}\` is not supported by the beanstalkd protocol`);
+      }
       await expect(q.add(undefined)).rejects.toThrow(/encode/);
       await expect(q.peek(0)).rejects.toBeInstanceOf(InvalidOptionError);
       await expect(q.remove(1.5)).rejects.toBeInstanceOf(InvalidOptionError);

@@ -1,7 +1,7 @@
 import type { Codec } from '../codec.js';
 import { jsonCodec } from '../codec.js';
 import { InvalidOptionError } from '../errors.js';
-import { checkDuration, checkInteger, checkPriority, DEFAULTS } from '../options.js';
+import { type AddOptions, checkDuration, checkInteger, checkPriority, DEFAULTS, refuseUnsupportedAddOptions } from '../options.js';
 import type { Backoff } from '../retry.js';
 import type { RedisClientLike, RedisClusterLike } from './connection.js';
 
@@ -135,6 +135,9 @@ export function resolveRedisOptions<T>(options: RedisQueueOptions<T>): ResolvedR
   };
 }
 
+/** Core `add` options a Redis job has no field for. */
+const REDIS_UNSUPPORTED: readonly (keyof AddOptions)[] = ['group', 'timeout'];
+
 /** The 7 script fields of one job (see scripts/add.ts). @internal */
 export function jobFields<T>(
   data: T,
@@ -145,11 +148,7 @@ export function jobFields<T>(
   const bytes = resolved.codec.encode(data);
   const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (options === undefined) return [body, String(resolved.priority), '0', String(resolved.ttr), maxField(resolved.attempts), '0', ''];
-  // A core option this home does not have: refused, so that nobody counts on an order per
-  // group that nothing keeps.
-  if ((options as { group?: unknown }).group !== undefined) {
-    throw new InvalidOptionError('`group` is not supported by the Redis queue: job groups belong to the in-process Queue');
-  }
+  refuseUnsupportedAddOptions(options, REDIS_UNSUPPORTED, 'the Redis queue');
   const priority = options.priority === undefined ? resolved.priority : checkPriority('priority', options.priority);
   const delay = options.delay === undefined ? 0 : checkMs('delay', options.delay);
   const ttr = options.ttr === undefined ? resolved.ttr : checkMs('ttr', options.ttr, 1);

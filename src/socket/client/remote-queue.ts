@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Codec } from '../../codec.js';
 import { InvalidOptionError, InvalidStateError, LeaseExpiredError, QueueClosedError, toError } from '../../errors.js';
 import { closeHandler } from '../../handler-close.js';
+import { type AddOptions, refuseUnsupportedAddOptions } from '../../options.js';
 import { ClientConnection, LOST, type ConnectionSettings } from './connection.js';
 import { ConsumerPool } from './consumers.js';
 import { RemoteTube } from './tube.js';
@@ -44,6 +45,8 @@ export type { AddedJob, PeekedJob, RemoteAddOptions, RemoteHandler, RemoteQueueE
 
 const noop = (): void => {};
 
+/** Core `add` options a `put` has no field for. */
+const PROTOCOL_UNSUPPORTED: readonly (keyof AddOptions)[] = ['attempts', 'timeout', 'ttl', 'id', 'group'];
 /**
  * A queue on a beanstalkd-protocol server (a docket `serve()` or a real beanstalkd),
  * with the producer/consumer members of the core `Queue<T>`: code written against one
@@ -180,10 +183,7 @@ export class RemoteQueue<T = unknown> extends EventEmitter<RemoteQueueEvents<T>>
     let body: Uint8Array;
     try {
       if (options !== undefined) {
-        // The protocol has no place for a group: refused rather than dropped on the way.
-        if ((options as { group?: unknown }).group !== undefined) {
-          throw new InvalidOptionError('`group` is not supported over the beanstalkd protocol: job groups belong to the in-process Queue');
-        }
+        refuseUnsupportedAddOptions(options, PROTOCOL_UNSUPPORTED, 'the beanstalkd protocol');
         if (options.priority !== undefined) priority = checkPriority('priority', options.priority);
         if (options.delay !== undefined) delay = toSeconds((delayMs = checkMs('delay', options.delay)));
         if (options.ttr !== undefined) ttr = ttrSeconds((ttrMs = checkMs('ttr', options.ttr, 1)));
