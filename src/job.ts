@@ -150,35 +150,72 @@ export interface JobExtra {
 }
 
 /**
+ * What a job gets once it is delayed or started (its heap slot, due time, lease, attempts
+ * and times), kept apart so that a job that only waits costs less. @internal
+ */
+interface JobRun {
+  attemptsMade: number;
+  /** `dueAt`, with `undefined` for none: an `Infinity` here would cost a boxed number per job. */
+  due: number | undefined;
+  /** Ms since `config.epoch`. */
+  processed: number | undefined;
+  finished: number | undefined;
+  slot: number;
+  current: unknown;
+}
+
+/**
  * The queue's own mutable record of a job. It is kept small, because a queue may hold
- * millions: shared settings live in `config`, rare ones in `extra`. Fields the data
- * structures use (`slot`, `stamp`, `lease`, `current`) live here so that no side table is
- * needed per job.
+ * millions: shared settings live in `config`, rare ones in `extra`, those of a job in
+ * motion in `run`. Fields the data structures use (`slot`, `stamp`, `current`) live on the
+ * record (or its `run`) so that no side table is needed per job.
  * @internal
  */
 export class JobRecord<T> implements Job<T> {
   state: JobState = 'ready';
-  attemptsMade = 0;
-  /** `dueAt`, with `undefined` for none: an `Infinity` here would cost a boxed number per job. */
-  private due: number | undefined = undefined;
   // Times are kept as ms since `config.epoch`: small integers that V8 stores inline, where
   // epoch-based timestamps would each cost a boxed number.
   private readonly created: number;
-  private processed: number | undefined = undefined;
-  private finished: number | undefined = undefined;
-  /** Position in the delayed or lease heap (a job is in at most one), -1 when in neither. */
-  slot = -1;
   /** Stamp of its current entry in the ready set; 0 when not ready. */
   stamp = 0;
-  /** The lease object while reserved; a lease is current while it is the one here. */
-  current: unknown = undefined;
   extra: JobExtra | undefined = undefined;
+  /** Set once the job is delayed or started; a job that only waits never needs it. */
+  private run: JobRun | undefined = undefined;
+
+  /** The fields of a job in motion, allocated on first write. */
+  private get moving(): JobRun {
+    return (this.run ??= { attemptsMade: 0, due: undefined, processed: undefined, finished: undefined, slot: -1, current: undefined });
+  }
+
+  get attemptsMade(): number {
+    return this.run?.attemptsMade ?? 0;
+  }
+  set attemptsMade(value: number) {
+    if (value !== 0 || this.run !== undefined) this.moving.attemptsMade = value;
+  }
+
+  /** Position in the delayed or lease heap (a job is in at most one), -1 when in neither. */
+  get slot(): number {
+    return this.run?.slot ?? -1;
+  }
+  set slot(value: number) {
+    if (value !== -1 || this.run !== undefined) this.moving.slot = value;
+  }
+
+  /** The lease object while reserved; a lease is current while it is the one here. */
+  get current(): unknown {
+    return this.run?.current;
+  }
+  set current(value: unknown) {
+    if (value !== undefined || this.run !== undefined) this.moving.current = value;
+  }
 
   get dueAt(): number {
-    return this.due ?? Infinity;
+    return this.run?.due ?? Infinity;
   }
   set dueAt(value: number) {
-    this.due = value === Infinity ? undefined : value;
+    const due = value === Infinity ? undefined : value;
+    if (due !== undefined || this.run !== undefined) this.moving.due = due;
   }
 
   /** Reservations: attempts plus those given back uncounted or reset by a redrive. */
@@ -200,16 +237,18 @@ export class JobRecord<T> implements Job<T> {
     return this.config.epoch + this.created;
   }
   get processedOn(): number | undefined {
-    return this.processed === undefined ? undefined : this.config.epoch + this.processed;
+    const processed = this.run?.processed;
+    return processed === undefined ? undefined : this.config.epoch + processed;
   }
   set processedOn(value: number | undefined) {
-    this.processed = value === undefined ? undefined : value - this.config.epoch;
+    if (value !== undefined || this.run !== undefined) this.moving.processed = value === undefined ? undefined : value - this.config.epoch;
   }
   get finishedOn(): number | undefined {
-    return this.finished === undefined ? undefined : this.config.epoch + this.finished;
+    const finished = this.run?.finished;
+    return finished === undefined ? undefined : this.config.epoch + finished;
   }
   set finishedOn(value: number | undefined) {
-    this.finished = value === undefined ? undefined : value - this.config.epoch;
+    if (value !== undefined || this.run !== undefined) this.moving.finished = value === undefined ? undefined : value - this.config.epoch;
   }
 
   /** The rare fields, allocated on first write. */
