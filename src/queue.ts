@@ -63,6 +63,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   private readonly slots = new HandlerSlots<T>((lease, ok, value) => this.handlerSettled(lease, ok, value));
   private paused = false;
   private dispatching = false;
+  /** The clock as the running `wake` read it (see `dispatchNow`). */
+  private dispatchTime: number | undefined = undefined;
   private closing = false;
   private closePromise: Promise<void> | undefined = undefined;
   private failure: Error | undefined = undefined;
@@ -301,9 +303,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   /** Leases the next ready job now, or returns `undefined` (nothing ready, paused or closed). */
   tryReserve(options: { ttr?: number } = {}): ReservedJob<T> | undefined {
     if (this.paused || this.closing) return undefined;
-    const job = this.takeReady();
+    const now = this.opts.clock.now();
+    const job = this.takeReady(now);
     if (job === undefined) return undefined;
-    const lease = this.lease(job, false, options.ttr);
+    const lease = this.lease(job, false, options.ttr, now);
     this.afterChange();
     return lease;
   }
@@ -317,7 +320,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.assertOpen();
     const job = this.getJob(id);
     if (job.state === 'reserved') throw new InvalidStateError(`job ${id} is already reserved`);
-    const lease = this.lease(job, false, options.ttr);
+    const lease = this.lease(job, false, options.ttr, this.opts.clock.now());
     this.afterChange();
     return lease;
   }
@@ -754,10 +757,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   // ── internals: dispatch ────────────────────────────────────────────────
 
-  /** Hands ready jobs to waiting `reserve()` calls first, then to free handler slots. */
-  private wake(): void {
+  /**
+   * Hands ready jobs to waiting `reserve()` calls first, then to free handler slots. `now`:
+   * the caller's clock reading, if it has one (a job that just settled).
+   */
+  private wake(now?: number): void {
     if (this.dispatching) return;
     this.dispatching = true;
+    this.dispatchTime = now;
     try {
       while (!this.paused && !this.closing && this.table.readyCount > 0) {
         if (this.waiters.size > 0) {
@@ -771,8 +778,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       }
     } finally {
       this.dispatching = false;
+      this.dispatchTime = undefined;
     }
     this.afterChange();
+  }
+
+  /** The clock, read once per `wake`: every job one dispatch hands out starts at the same time. */
+  private dispatchNow(): number {
+    return (this.dispatchTime ??= this.opts.clock.now());
   }
 
   /** Whether `wake` could hand out a job now (a waiting `reserve()` or a free handler slot). */
@@ -783,32 +796,32 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   /** Leases the next ready job to a waiting `reserve()`, for the ttr it asked for. */
   private readonly takeLease = (ttr: number | undefined): ReservedJob<T> | undefined => {
-    const job = this.takeReady();
-    return job === undefined ? undefined : this.lease(job, false, ttr);
+    const now = this.dispatchNow();
+    const job = this.takeReady(now);
+    return job === undefined ? undefined : this.lease(job, false, ttr, now);
   };
 
   /** The next ready job; jobs past their `ttl` are buried as `'expired'` on the way. */
-  private takeReady(): JobRecord<T> | undefined {
+  private takeReady(now: number): JobRecord<T> | undefined {
     const { ready, groups } = this.table;
     // Groups or a rate limit in play: the dispatch decides, at this time.
-    const now = groups.simple ? undefined : this.opts.clock.now();
+    const simple = groups.simple;
     for (;;) {
       // Taken out here, while the ready set knows where it is; the move that follows (to
       // reserved, or to the dead letters) then finds it gone.
-      const job = now === undefined ? ready.shift() : groups.take(now);
+      const job = simple ? ready.shift() : groups.take(now);
       if (job === undefined) return undefined;
-      if (job.ttl !== Infinity && job.processedOn === undefined && this.opts.clock.now() - job.createdOn - job.delay > job.ttl) {
+      if (job.ttl !== Infinity && job.processedOn === undefined && now - job.createdOn - job.delay > job.ttl) {
         this.background(this.outcomes.bury(job, 'expired'));
         continue;
       }
-      if (now !== undefined) groups.started(job, now);
+      if (!simple) groups.started(job, now);
       return job;
     }
   }
 
   /** Reserves a job: an attempt starts, bounded by the push timeout or the pull lease. */
-  private lease(job: JobRecord<T>, push: boolean, ttr: number | undefined): ReservedJob<T> {
-    const now = this.opts.clock.now();
+  private lease(job: JobRecord<T>, push: boolean, ttr: number | undefined, now: number): ReservedJob<T> {
     if (job.processedOn === undefined) this.counters.waitTimes.record(now - job.createdOn - job.delay);
     job.attemptsMade++;
     job.processedOn = now;
@@ -826,19 +839,21 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   /** Starts a handler on the next job; false when none may start. */
   private startNext(): boolean {
-    const job = this.takeReady();
+    const now = this.dispatchNow();
+    const job = this.takeReady(now);
     if (job === undefined) return false;
-    this.slots.start(this.handler as Handler<T>, this.lease(job, true, undefined));
+    this.slots.start(this.handler as Handler<T>, this.lease(job, true, undefined, now));
     return true;
   }
 
   /** A handler returned or threw. One that settled its job itself (`job.ack()`) held its slot until now. */
   private handlerSettled(lease: ReservedJob<T>, ok: boolean, value: unknown): void {
+    const now = this.opts.clock.now();
     if (lease.isCurrent) {
-      if (ok) this.background(this.complete(lease, value));
+      if (ok) this.background(this.complete(lease, value, now));
       else this.background(this.failed(lease, value));
     }
-    this.wake();
+    this.wake(now);
   }
 
   // ── internals: settling attempts ──────────────────────────────────────
@@ -865,9 +880,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     if (!lease.isCurrent) throw new LeaseExpiredError(`job ${lease.id}: the lease has ended (expired, settled or given back)`);
   }
 
-  private complete(lease: ReservedJob<T>, result: unknown): void | Promise<void> {
+  private complete(lease: ReservedJob<T>, result: unknown, now = this.opts.clock.now()): void | Promise<void> {
     const job = lease.record;
-    const now = this.opts.clock.now();
     job.finishedOn = now;
     this.counters.runTimes.record(now - (job.processedOn as number));
     const stored = this.table.move(job, 'ack');
