@@ -1,18 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { DeadLetters } from './dead-letter.js';
-import {
-  InvalidOptionError,
-  InvalidStateError,
-  JobNotFoundError,
-  JobTimeoutError,
-  LeaseExpiredError,
-  QueueClosedError,
-  QueueFullError,
-  RateLimitError,
-  type RateLimitScope,
-  StoreFailedError,
-  toError,
-} from './errors.js';
+import { InvalidOptionError, InvalidStateError, JobNotFoundError, QueueClosedError, QueueFullError, StoreFailedError, toError } from './errors.js';
 import type { JobQueue } from './contract.js';
 import type { QueueEvents } from './events.js';
 import type { Job, JobSnapshot } from './job.js';
@@ -22,19 +10,18 @@ import type { JobConfig } from './job.js';
 import type { AddOptions, CloseOptions, QueueOptions, ReserveOptions, ResolvedQueueOptions } from './options.js';
 import { checkAddOptions, checkDuration, checkGroup, checkInteger, checkPriority, DEFAULTS, resolveOptions } from './options.js';
 import type { GroupStats } from './group-dispatch.js';
-import type { LeaseHost } from './reserved-job.js';
-import { ReservedJob } from './reserved-job.js';
+import type { ReservedJob } from './reserved-job.js';
 import type { JobState } from './lifecycle.js';
 import { Admission } from './admission.js';
 import { Conditions } from './conditions.js';
 import { Outcomes } from './outcomes.js';
 import { QueueCounters, type QueueStats } from './queue-stats.js';
 import { ReserveWaiters } from './reserve-waiters.js';
-import { type ClosableHandler, type Handler, HandlerSlots } from './handler-slots.js';
+import type { Handler } from './handler-slots.js';
+import { Dispatch } from './dispatch.js';
+import { Attempts } from './attempts.js';
 import { type ScheduleInfo, type ScheduleOptions, Schedules } from './schedules.js';
 import { type CronRuleFactory, SCHEDULE_KEY_PREFIX, type ScheduleRule } from './schedule-slots.js';
-
-const resolvedVoid = Promise.resolve();
 
 /**
  * A typed job queue living in this process: priorities (lower first, FIFO among equals),
@@ -56,15 +43,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   private readonly opts: ResolvedQueueOptions<T>;
   private readonly jobConfig: JobConfig;
   private readonly table: JobTable<T>;
-  private readonly host: LeaseHost<T>;
+  private readonly attempts: Attempts<T>;
 
-  private handler: Handler<T> | undefined = undefined;
-  private concurrencyLimit: number;
-  private readonly slots = new HandlerSlots<T>((lease, ok, value) => this.handlerSettled(lease, ok, value));
+  private readonly dispatch: Dispatch<T>;
   private paused = false;
-  private dispatching = false;
-  /** The clock as the running `wake` read it (see `dispatchNow`). */
-  private dispatchTime: number | undefined = undefined;
   private closing = false;
   private closePromise: Promise<void> | undefined = undefined;
   private failure: Error | undefined = undefined;
@@ -82,7 +64,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   constructor(options: QueueOptions<T> = {}) {
     super();
     this.opts = resolveOptions(options);
-    this.concurrencyLimit = this.opts.concurrency;
     if (options.cron !== undefined && typeof options.cron !== 'function') {
       throw new InvalidOptionError(`Expected \`cron\` to be the \`cron\` function of 'docket/cron', got \`${String(options.cron)}\``);
     }
@@ -104,10 +85,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
         },
         onDue: (job) => {
           this.background(this.table.move(job, 'ready'));
-          this.wake();
+          this.dispatch.wake();
         },
-        onDeadline: (job) => this.deadlinePassed(job),
-        onGateOpen: () => this.wake(),
+        onDeadline: (job) => this.attempts.deadlinePassed(job),
+        onGateOpen: () => this.dispatch.wake(),
         onStartable: () => {
           if (this.hears('unblocked')) this.emit('unblocked');
         },
@@ -148,34 +129,18 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       insert: (data, options) => this.insert(data, options),
     });
     this.waiters = new ReserveWaiters<ReservedJob<T>>(this.opts.clock);
-    this.host = {
-      ack: (lease, result) => this.guarded(lease, () => this.complete(lease, result)),
-      release: (lease, opts) =>
-        this.guarded(lease, () => {
-          if (opts?.delay !== undefined) checkDuration('delay', opts.delay);
-          if (opts?.priority !== undefined) checkPriority('priority', opts.priority);
-          return this.outcomes.giveBack(lease.record, opts);
-        }),
-      fail: (lease, error) => this.guarded(lease, () => this.failed(lease, error)),
-      rateLimit: (lease, ms, scope) => this.guarded(lease, () => this.limited(lease.record, ms, scope)),
-      bury: (lease, reason, priority) =>
-        this.guarded(lease, () => {
-          if (priority !== undefined) checkPriority('priority', priority);
-          const job = lease.record;
-          if (priority !== undefined) job.priority = priority;
-          if (reason !== undefined) this.outcomes.noteError(job, { name: 'Buried', message: reason });
-          return this.outcomes.bury(job, 'manual');
-        }),
-      touch: (lease) => {
-        this.check(lease);
-        // A push attempt's lease is its running handler; only its timeout bounds it.
-        if (lease.push) return;
-        this.table.renewLease(lease.record, this.opts.clock.now() + lease.ttr);
-      },
-      progress: (lease, value) => {
-        if (lease.isCurrent) this.emit('progress', lease.job, value);
-      },
-    };
+    this.attempts = new Attempts<T>(this.table, this.outcomes, this.counters, this.opts.clock, {
+      events: this,
+      wake: () => this.dispatch.wake(),
+      abandon: (lease) => this.dispatch.slots.abandon(lease),
+      background: (stored) => this.background(stored),
+      storeFailed: (error) => this.storeFailed(error),
+    });
+    this.dispatch = new Dispatch<T>(this.table, this.waiters, this.opts.clock, this.attempts, this.opts.concurrency, {
+      expired: (job) => this.background(this.outcomes.bury(job, 'expired')),
+      background: (stored) => this.background(stored),
+      afterChange: () => this.afterChange(),
+    });
     this.deadLetters = new DeadLetters({
       buriedJobs: () => this.table.buried.values(),
       buriedCount: () => this.table.buried.size,
@@ -210,11 +175,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   }
   /** Handlers `process()` runs at once; settable at run time. */
   get concurrency(): number {
-    return this.concurrencyLimit;
+    return this.dispatch.concurrency;
   }
   set concurrency(value: number) {
-    this.concurrencyLimit = checkInteger('concurrency', value, 1, Infinity);
-    this.wake();
+    this.dispatch.concurrency = checkInteger('concurrency', value, 1, Infinity);
+    this.dispatch.wake();
   }
 
   // ── producers ──────────────────────────────────────────────────────────
@@ -273,11 +238,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
    */
   process<R>(handler: Handler<T, R>, options: { concurrency?: number } = {}): void {
     if (typeof handler !== 'function') throw new InvalidOptionError(`Expected \`handler\` to be a function, got \`${String(handler)}\``);
-    if (this.handler !== undefined) throw new InvalidStateError(`queue ${this.name} already has a handler`);
+    if (this.dispatch.handler !== undefined) throw new InvalidStateError(`queue ${this.name} already has a handler`);
     this.assertOpen();
-    if (options.concurrency !== undefined) this.concurrencyLimit = checkInteger('concurrency', options.concurrency, 1, Infinity);
-    this.handler = handler as Handler<T>;
-    this.wake();
+    if (options.concurrency !== undefined) this.dispatch.concurrency = checkInteger('concurrency', options.concurrency, 1, Infinity);
+    this.dispatch.handler = handler as Handler<T>;
+    this.dispatch.wake();
   }
 
   // ── pull consumer ─────────────────────────────────────────────────────
@@ -303,10 +268,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   /** Leases the next ready job now, or returns `undefined` (nothing ready, paused or closed). */
   tryReserve(options: { ttr?: number } = {}): ReservedJob<T> | undefined {
     if (this.paused || this.closing) return undefined;
-    const now = this.opts.clock.now();
-    const job = this.takeReady(now);
-    if (job === undefined) return undefined;
-    const lease = this.lease(job, false, options.ttr, now);
+    const lease = this.dispatch.takeNow(options.ttr);
+    if (lease === undefined) return undefined;
     this.afterChange();
     return lease;
   }
@@ -320,7 +283,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.assertOpen();
     const job = this.getJob(id);
     if (job.state === 'reserved') throw new InvalidStateError(`job ${id} is already reserved`);
-    const lease = this.lease(job, false, options.ttr, this.opts.clock.now());
+    const lease = this.attempts.lease(job, false, options.ttr, this.opts.clock.now());
     this.afterChange();
     return lease;
   }
@@ -406,7 +369,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
         kicked++;
       }
     }
-    if (kicked > 0) this.wake();
+    if (kicked > 0) this.dispatch.wake();
     return kicked;
   }
 
@@ -415,7 +378,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     const job = this.table.get(id);
     if (job === undefined || (job.state !== 'buried' && job.state !== 'delayed')) return false;
     this.background(this.outcomes.kick(job));
-    this.wake();
+    this.dispatch.wake();
     return true;
   }
 
@@ -431,14 +394,16 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   pause(): void {
     if (this.paused) return;
     this.paused = true;
+    this.dispatch.handsOut = false;
     this.emit('paused');
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    this.dispatch.handsOut = !this.closing;
     this.emit('resumed');
-    this.wake();
+    this.dispatch.wake();
   }
 
   // ── groups ────────────────────────────────────────────────────────────
@@ -448,7 +413,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     checkGroup('group', group);
     if (concurrency !== undefined) checkInteger('groupConcurrency', concurrency, 1, Infinity);
     this.table.groups.setConcurrency(group, concurrency);
-    this.wake();
+    this.dispatch.wake();
   }
 
   /** Stops starting jobs of `group` (running ones go on) until `resumeGroup(group)`. Kept while the group has no jobs. */
@@ -458,7 +423,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   resumeGroup(group: string): void {
     this.table.groups.resume(checkGroup('group', group));
-    this.wake();
+    this.dispatch.wake();
   }
 
   isGroupPaused(group: string): boolean {
@@ -501,7 +466,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       waitingProducers: this.admission.waiting,
       waitingConsumers: this.waiters.size,
       isPaused: this.paused,
-      concurrency: this.concurrencyLimit,
+      concurrency: this.dispatch.concurrency,
     });
   }
 
@@ -567,6 +532,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     if (this.closePromise !== undefined) return this.closePromise;
     const timeout = checkDuration('timeout', options.timeout ?? 10_000);
     this.closing = true;
+    this.dispatch.handsOut = false;
     this.admission.close(new QueueClosedError(`queue ${this.name} closed`));
     this.waiters.releaseAll();
     this.closePromise = this.shutDown(timeout);
@@ -596,13 +562,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       this.background(this.table.touch(job));
     }
     if (scheduled.length > 0) for (const stored of this.scheduleRegistry().recover(scheduled)) this.background(stored);
-    this.wake();
+    this.dispatch.wake();
   }
 
   // ── internals: admission ──────────────────────────────────────────────
 
   private scheduleRegistry(): Schedules<T> {
-    this.registry ??= new Schedules<T>({
+    if (this.registry !== undefined) return this.registry;
+    const registry = new Schedules<T>({
       now: () => this.opts.clock.now(),
       defaults: { attempts: this.opts.attempts, ttr: this.opts.ttr, timeout: this.opts.timeout },
       cron: this.cronRules,
@@ -615,18 +582,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
         return this.table.touch(job);
       },
       isLive: (job) => this.table.get(job.id) === job,
-      hold: (change) => {
-        const nested = this.dispatching;
-        this.dispatching = true;
-        try {
-          return change();
-        } finally {
-          this.dispatching = nested;
-          if (!nested) this.wake();
-        }
-      },
+      hold: (change) => this.dispatch.hold(change),
     });
-    return this.registry;
+    this.attempts.onStarted = (job) => this.background(registry.started(job));
+    this.registry = registry;
+    return registry;
   }
 
   /** The live job with the dedupe id these options name, if any. */
@@ -705,8 +665,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     const stored = this.table.put(job, job.dueAt);
     this.counters.added++;
     if (this.hears('added')) this.emit('added', job);
-    if (this.canDispatch()) {
-      this.wake();
+    if (this.dispatch.canDispatch()) {
+      this.dispatch.wake();
     } else {
       // Nobody can take the job now, and a new job brings no condition true (idle, empty,
       // fewer than n, room for a producer): all a full wake would do is note the queue busy.
@@ -731,19 +691,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   // ── internals: store results ──────────────────────────────────────────
 
-  /** Runs a lease operation: refuses a stale lease, turns the store's answer into the result. */
-  private guarded(lease: ReservedJob<T>, operation: () => void | Promise<void>): Promise<void> {
-    let stored: void | Promise<void>;
-    try {
-      this.check(lease);
-      stored = operation();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    this.wake();
-    return stored === undefined ? resolvedVoid : stored.then(undefined, (error: unknown) => Promise.reject(this.storeFailed(error)));
-  }
-
   /** For changes nobody awaits: a store failure still fails the queue closed, and is reported. */
   private background(stored: void | Promise<void>): void {
     if (stored !== undefined) stored.then(undefined, (error: unknown) => this.report(this.storeFailed(error)));
@@ -756,156 +703,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   }
 
   // ── internals: dispatch ────────────────────────────────────────────────
-
-  /**
-   * Hands ready jobs to waiting `reserve()` calls first, then to free handler slots. `now`:
-   * the caller's clock reading, if it has one (a job that just settled).
-   */
-  private wake(now?: number): void {
-    if (this.dispatching) return;
-    this.dispatching = true;
-    this.dispatchTime = now;
-    try {
-      while (!this.paused && !this.closing && this.table.readyCount > 0) {
-        if (this.waiters.size > 0) {
-          if (!this.waiters.serveNext(this.takeLease)) break;
-        } else if (this.handler !== undefined && this.slots.running < this.concurrencyLimit) {
-          // None may start (its group's turn, slot or a limit holds every ready job back).
-          if (!this.startNext()) break;
-        } else {
-          break;
-        }
-      }
-    } finally {
-      this.dispatching = false;
-      this.dispatchTime = undefined;
-    }
-    this.afterChange();
-  }
-
-  /** The clock, read once per `wake`: every job one dispatch hands out starts at the same time. */
-  private dispatchNow(): number {
-    return (this.dispatchTime ??= this.opts.clock.now());
-  }
-
-  /** Whether `wake` could hand out a job now (a waiting `reserve()` or a free handler slot). */
-  private canDispatch(): boolean {
-    if (this.paused || this.closing || this.dispatching) return false;
-    return this.waiters.size > 0 || (this.handler !== undefined && this.slots.running < this.concurrencyLimit);
-  }
-
-  /** Leases the next ready job to a waiting `reserve()`, for the ttr it asked for. */
-  private readonly takeLease = (ttr: number | undefined): ReservedJob<T> | undefined => {
-    const now = this.dispatchNow();
-    const job = this.takeReady(now);
-    return job === undefined ? undefined : this.lease(job, false, ttr, now);
-  };
-
-  /** The next ready job; jobs past their `ttl` are buried as `'expired'` on the way. */
-  private takeReady(now: number): JobRecord<T> | undefined {
-    const { ready, groups } = this.table;
-    // Groups or a rate limit in play: the dispatch decides, at this time.
-    const simple = groups.simple;
-    for (;;) {
-      // Taken out here, while the ready set knows where it is; the move that follows (to
-      // reserved, or to the dead letters) then finds it gone.
-      const job = simple ? ready.shift() : groups.take(now);
-      if (job === undefined) return undefined;
-      if (job.ttl !== Infinity && job.processedOn === undefined && now - job.createdOn - job.delay > job.ttl) {
-        this.background(this.outcomes.bury(job, 'expired'));
-        continue;
-      }
-      if (!simple) groups.started(job, now);
-      return job;
-    }
-  }
-
-  /** Reserves a job: an attempt starts, bounded by the push timeout or the pull lease. */
-  private lease(job: JobRecord<T>, push: boolean, ttr: number | undefined, now: number): ReservedJob<T> {
-    if (job.processedOn === undefined) this.counters.waitTimes.record(now - job.createdOn - job.delay);
-    job.attemptsMade++;
-    job.processedOn = now;
-    const length = push ? job.timeout : (ttr ?? job.ttr);
-    const stored = this.table.move(job, 'reserve', length === Infinity ? Infinity : now + length);
-    const lease = new ReservedJob(job, this.host, push, length);
-    job.current = lease;
-    this.background(stored);
-    // After the reserve is recorded: a crash between the two leaves a started job and no
-    // successor, which a restart creates; never two pending jobs.
-    if (this.registry !== undefined) this.background(this.registry.started(job));
-    if (this.hears('active')) this.emit('active', job);
-    return lease;
-  }
-
-  /** Starts a handler on the next job; false when none may start. */
-  private startNext(): boolean {
-    const now = this.dispatchNow();
-    const job = this.takeReady(now);
-    if (job === undefined) return false;
-    this.slots.start(this.handler as Handler<T>, this.lease(job, true, undefined, now));
-    return true;
-  }
-
-  /** A handler returned or threw. One that settled its job itself (`job.ack()`) held its slot until now. */
-  private handlerSettled(lease: ReservedJob<T>, ok: boolean, value: unknown): void {
-    const now = this.opts.clock.now();
-    if (lease.isCurrent) {
-      if (ok) this.background(this.complete(lease, value, now));
-      else this.background(this.failed(lease, value));
-    }
-    this.wake(now);
-  }
-
-  // ── internals: settling attempts ──────────────────────────────────────
-
-  /** A handler threw, or a consumer called `fail`: a failed attempt, unless an upstream asked to slow down. */
-  private failed(lease: ReservedJob<T>, error: unknown): void | Promise<void> {
-    if (error instanceof RateLimitError) return this.limited(lease.record, error.delay, error.scope);
-    return this.outcomes.attemptFailed(lease.record, toError(error), 'failed');
-  }
-
-  /** `rateLimit(ms)`: the job goes back unspent, and its group (or the queue) starts nothing for `ms`. */
-  private limited(job: JobRecord<T>, ms: number, scope: RateLimitScope | undefined): void | Promise<void> {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new InvalidOptionError(`Expected the rate-limit delay to be a finite number of milliseconds >= 0, got \`${String(ms)}\` (${typeof ms})`);
-    }
-    if (scope !== undefined && scope !== 'group' && scope !== 'queue') {
-      throw new InvalidOptionError(`Expected \`scope\` to be 'group' or 'queue', got \`${String(scope)}\``);
-    }
-    this.table.groups.pauseUntil(scope === 'queue' ? undefined : job.group, this.opts.clock.now() + ms);
-    return this.outcomes.giveBack(job, { countAttempt: false });
-  }
-
-  private check(lease: ReservedJob<T>): void {
-    if (!lease.isCurrent) throw new LeaseExpiredError(`job ${lease.id}: the lease has ended (expired, settled or given back)`);
-  }
-
-  private complete(lease: ReservedJob<T>, result: unknown, now = this.opts.clock.now()): void | Promise<void> {
-    const job = lease.record;
-    job.finishedOn = now;
-    this.counters.runTimes.record(now - (job.processedOn as number));
-    const stored = this.table.move(job, 'ack');
-    this.counters.completed++;
-    if (this.hears('completed')) this.emit('completed', job, result);
-    return stored;
-  }
-
-  /** A lease or a push timeout ran out. */
-  private deadlinePassed(job: JobRecord<T>): void {
-    const lease = job.current as ReservedJob<T>;
-    let error: Error;
-    if (lease.push) {
-      error = new JobTimeoutError(`job ${job.id} timed out after ${job.timeout} ms (attempt ${job.attemptsMade})`);
-      this.slots.abandon(lease);
-    } else {
-      error = new LeaseExpiredError(`job ${job.id}: lease of ${job.ttr} ms expired (attempt ${job.attemptsMade})`);
-      job.more.timeouts++;
-      this.counters.leaseTimeouts++;
-    }
-    lease.abort(error);
-    this.background(this.outcomes.attemptFailed(job, error, lease.push ? 'timeout' : 'lease-expired'));
-    this.wake();
-  }
 
   // ── internals: conditions ─────────────────────────────────────────────
 
@@ -953,14 +750,13 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     if (timeout > 0) await this.conditions.within(() => this.table.reserved === 0, timeout, this.opts.clock);
     for (const job of [...this.table.reservedJobs()]) {
       const lease = job.current as ReservedJob<T>;
-      this.slots.abandon(lease);
+      this.dispatch.slots.abandon(lease);
       lease.abort(new QueueClosedError(`queue ${this.name} closed`));
       this.background(this.outcomes.giveBack(lease.record, { countAttempt: false }));
     }
     this.table.stopTimers();
     this.afterChange();
-    const handler = this.handler as Partial<ClosableHandler<T>> | undefined;
-    if (handler !== undefined && typeof handler.close === 'function') await handler.close();
+    await this.dispatch.closeHandler();
     await this.opts.store?.close();
   }
 }
