@@ -169,10 +169,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   get isClosed(): boolean {
     return this.closing;
   }
-  /** Whether a store records the queue's changes (then `add` resolves once a job is stored). @internal */
-  get hasStore(): boolean {
-    return this.opts.store !== undefined;
-  }
   /** Handlers `process()` runs at once; settable at run time. */
   get concurrency(): number {
     return this.dispatch.concurrency;
@@ -204,15 +200,40 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
    * as an `'error'` event; use {@link Queue.add} to wait for durability.
    */
   push(data: T, options?: AddOptions): Job<T> {
+    const existing = this.checkPush(options);
+    if (existing !== undefined) return existing;
+    const job = this.createRecord(data, options);
+    const stored = this.place(job);
+    if (stored !== undefined) stored.then(undefined, (error: unknown) => this.report(this.unacknowledged(job, error)));
+    return job;
+  }
+
+  /**
+   * @internal {@link Queue.push} for a caller that waits for the store itself (the socket
+   * server answers the puts a store wrote together in one go): `stored` is the store's
+   * answer (`undefined`: nothing to wait for), which the caller must watch, passing a
+   * rejection to {@link Queue.unstored} instead of an `'error'` event.
+   */
+  pushUnwatched(data: T, options?: AddOptions): { job: Job<T>; stored: Promise<void> | undefined } {
+    const existing = this.checkPush(options);
+    if (existing !== undefined) return { job: existing, stored: undefined };
+    const job = this.createRecord(data, options);
+    return { job, stored: this.place(job) ?? undefined };
+  }
+
+  /** @internal The store never acknowledged a job of {@link Queue.pushUnwatched}: what `add` would have rejected with. */
+  unstored(job: Job<T>, error: unknown): StoreFailedError {
+    return this.unacknowledged(job as JobRecord<T>, error);
+  }
+
+  /** push's refusals, in add's order; the job already there for a dedupe id, if any. */
+  private checkPush(options: AddOptions | undefined): Job<T> | undefined {
     if (options !== undefined) checkAddOptions(options);
     this.assertOpen();
     const existing = this.withSameId(options);
     if (existing !== undefined) return existing;
     if (!this.admission.hasRoom) throw this.fullError();
-    const job = this.createRecord(data, options);
-    const stored = this.place(job);
-    if (stored !== undefined) stored.then(undefined, (error: unknown) => this.report(this.unacknowledged(job, error)));
-    return job;
+    return undefined;
   }
 
   /** Like {@link Queue.add}, but never waits: rejects with {@link QueueFullError} at `maxSize`. */

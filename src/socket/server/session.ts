@@ -1,6 +1,7 @@
 import type { TimerHandle } from '../../clock.js';
 import { QueueClosedError, QueueFullError } from '../../errors.js';
 import type { Job } from '../../job.js';
+import type { Queue } from '../../queue.js';
 import type { ReservedJob } from '../../reserved-job.js';
 import type { SessionHub, Tube, WaitingReserver } from './session-hub.js';
 import { type Command, Reply, SAFETY_MARGIN_MS } from '../protocol.js';
@@ -36,6 +37,20 @@ interface Held {
 const MAX_PUTS_IN_FLIGHT = 1024;
 
 /**
+ * Consecutive puts in flight that one store answer covers (a journal writes every record
+ * appended in a turn together and settles them with one promise): one `then` per run.
+ */
+interface StoreWait {
+  readonly stored: Promise<void> | undefined;
+  readonly queue: Queue<unknown>;
+  /** Entries of `putReplies` it covers, in order. */
+  count: number;
+  settled: boolean;
+  failed: boolean;
+  error: unknown;
+}
+
+/**
  * One connection's protocol state: the tube it uses, the tubes it watches, the jobs it
  * holds, whether it waits in reserve. Executes commands strictly in order; a command that
  * waits (for the queue or for a job) holds back the ones behind it. No I/O: replies go to
@@ -54,10 +69,16 @@ export class Session implements WaitingReserver {
   private busy = false;
   /**
    * Consecutive `put`s run without waiting for each other's store (so that a journal can
-   * flush them together); their replies are chained here to go out in command order.
+   * write them together). Until the oldest is answered, each one waits here in command
+   * order: its job (answered INSERTED once stored) or its reply (refused at once). `waits`
+   * say which store answer each stretch of them waits for; the replies go out in order, as
+   * far as the store has answered, and the commands behind them run once all are out.
    */
+  private readonly putReplies: Array<Job<unknown> | string | undefined> = [];
+  private putHead = 0;
+  private readonly waits: Array<StoreWait | undefined> = [];
+  private waitHead = 0;
   private putsInFlight = 0;
-  private putReplies: Promise<void> = Promise.resolve();
   private waitTimeout: TimerHandle | undefined = undefined;
   private soonTimer: TimerHandle | undefined = undefined;
   private isWaiting = false;
@@ -148,12 +169,8 @@ export class Session implements WaitingReserver {
   private run(): void {
     while (!this.busy && !this.isWaiting && !this.paused && !this.closed && this.head < this.inbox.length) {
       const command = this.inbox[this.head] as Command;
-      if (this.putsInFlight > 0 && (command.name !== 'put' || this.putsInFlight >= MAX_PUTS_IN_FLIGHT)) {
-        // Anything else waits until the puts before it are answered.
-        this.busy = true;
-        this.putReplies.then(this.resumeBound, this.resumeBound);
-        break;
-      }
+      // Anything else waits until the puts before it are answered (answerPuts runs it).
+      if (this.putsInFlight > 0 && (command.name !== 'put' || this.putsInFlight >= MAX_PUTS_IN_FLIGHT)) break;
       this.inbox[this.head++] = undefined;
       let result: Promise<void> | undefined;
       try {
@@ -192,21 +209,78 @@ export class Session implements WaitingReserver {
   /** Runs a put; its reply waits for those of the puts before it. */
   private startPut(pri: number, delay: number, ttr: number, body: Uint8Array): void {
     const answer = this.put(pri, delay, ttr, body);
-    if (typeof answer === 'string' && this.putsInFlight === 0) {
+    if (answer === undefined) return;
+    if (this.putsInFlight === 0) {
       this.reply(answer);
       this.lastActive = this.hub.clock.now();
       return;
     }
+    // Refused at once, behind puts still waiting for the store: it waits its turn.
+    this.putReplies.push(answer);
     this.putsInFlight++;
-    const previous = this.putReplies;
-    this.putReplies = Promise.all([answer, previous]).then(([text]) => {
-      this.putsInFlight--;
-      this.lastActive = this.hub.clock.now();
-      if (this.closed) return;
-      this.reply(text);
-      // The last put answered: commands held back behind it may run (or the connection end).
-      if (this.putsInFlight === 0 && !this.busy) this.run();
-    });
+    (this.waits[this.waits.length - 1] as StoreWait).count++;
+  }
+
+  /** A put whose job the store has not acknowledged yet: answered once it has, in order. */
+  private awaitStored(queue: Queue<unknown>, job: Job<unknown>, stored: Promise<void>): void {
+    this.putReplies.push(job);
+    this.putsInFlight++;
+    const last = this.waits[this.waits.length - 1];
+    if (last !== undefined && last.stored === stored) {
+      last.count++;
+      return;
+    }
+    const wait: StoreWait = { stored, queue, count: 1, settled: false, failed: false, error: undefined };
+    this.waits.push(wait);
+    stored.then(
+      () => {
+        wait.settled = true;
+        this.answerPuts();
+      },
+      (error: unknown) => {
+        wait.settled = true;
+        wait.failed = true;
+        wait.error = error;
+        this.answerPuts();
+      },
+    );
+  }
+
+  /** Answers the waiting puts, oldest first, as far as the store has answered. */
+  private answerPuts(): void {
+    const replies = this.putReplies;
+    const waits = this.waits;
+    let wrote = false;
+    while (this.waitHead < waits.length) {
+      const wait = waits[this.waitHead] as StoreWait;
+      if (!wait.settled) break;
+      waits[this.waitHead++] = undefined;
+      for (let i = 0; i < wait.count; i++) {
+        const entry = replies[this.putHead] as Job<unknown> | string;
+        replies[this.putHead++] = undefined;
+        let text: string;
+        if (typeof entry === 'string') text = entry;
+        // Even on a closed connection: a job never stored must leave the queue.
+        else if (wait.failed) text = this.putRefused(wait.queue.unstored(entry, wait.error));
+        else text = `${Reply.Inserted} ${entry.id}`;
+        if (!this.closed) this.reply(text);
+      }
+      this.putsInFlight -= wait.count;
+      wrote = true;
+    }
+    if (!wrote) return;
+    if (this.waitHead === waits.length) {
+      waits.length = 0;
+      this.waitHead = 0;
+      replies.length = 0;
+      this.putHead = 0;
+    }
+    this.lastActive = this.hub.clock.now();
+    if (this.closed) return;
+    // Commands held back behind the puts may run now (or the connection end).
+    if (!this.busy) this.run();
+    // Puts still waiting: what is answered already goes out meanwhile.
+    if (this.putsInFlight > 0) this.transport.answered?.();
   }
 
   // Returns undefined so that `return this.reply(...)` reads as "answered, nothing pending".
@@ -367,8 +441,11 @@ export class Session implements WaitingReserver {
     return undefined;
   }
 
-  /** The reply to a put: at once when refused, else once the queue (and its store) took the job. */
-  private put(pri: number, delay: number, ttr: number, body: Uint8Array): string | Promise<string> {
+  /**
+   * The reply to a put when it is known now: refused, or taken by a queue with nothing to
+   * wait for. `undefined`: it waits for the store (see awaitStored).
+   */
+  private put(pri: number, delay: number, ttr: number, body: Uint8Array): string | undefined {
     const hub = this.hub;
     if (hub.isDraining) return Reply.Draining;
     if (!this.producer) {
@@ -386,18 +463,15 @@ export class Session implements WaitingReserver {
     // Seconds on the wire, milliseconds in docket; a ttr under a second is raised to one.
     const options = { priority: pri, delay: delay * 1000, ttr: Math.max(ttr, 1) * 1000 };
     const queue = tube.queue;
-    if (!queue.hasStore) {
-      // Nothing to wait for: answered at once, with no promise per put.
-      try {
-        return `${Reply.Inserted} ${queue.push(data, options).id}`;
-      } catch (error) {
-        return this.putRefused(error);
-      }
+    try {
+      // No promise per put: a job the store has is answered with the others it wrote together.
+      const { job, stored } = queue.pushUnwatched(data, options);
+      if (stored === undefined) return `${Reply.Inserted} ${job.id}`;
+      this.awaitStored(queue, job, stored);
+      return undefined;
+    } catch (error) {
+      return this.putRefused(error);
     }
-    return queue.tryAdd(data, options).then(
-      (job) => `${Reply.Inserted} ${job.id}`,
-      (error: unknown) => this.putRefused(error),
-    );
   }
 
   private putRefused(error: unknown): string {
