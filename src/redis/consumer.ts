@@ -40,6 +40,8 @@ export interface TakeResult<T> {
   jobs: RedisJob<T>[];
   /** Ms until the next due delayed job or lease deadline; -1 for none. */
   wait: number;
+  /** The queue is paused (no job was taken). */
+  paused: boolean;
 }
 
 interface Waiter<T> {
@@ -53,6 +55,8 @@ interface Waiter<T> {
 
 /** Longest pause after an unexpected failure of the loop, so a broken server is not hammered. */
 const MAX_RETRY_PAUSE = 2_000;
+/** Weight of the newest sample in the running averages of handler and take times. */
+const AVERAGE_WEIGHT = 0.2;
 
 /**
  * The one loop that takes jobs from Redis for this queue object, for `process()` slots
@@ -60,6 +64,14 @@ const MAX_RETRY_PAUSE = 2_000;
  * waiting callers, in the same round trip as the acks that finished since the last one.
  * When Redis has nothing, it blocks on the queue's wake list (one connection), woken by
  * adds and timed to the next due delay or lease deadline; idle, it sends nothing.
+ *
+ * Prefetch: while handlers finish faster than a take's round trip, the round trip is what
+ * keeps slots idle, so a push consumer also takes up to `concurrency` jobs more than it
+ * has free slots (one extra batch) and starts them as slots free, without waiting for
+ * Redis. Their leases run from the take and are renewed with the running ones; they go
+ * back to the queue, uncounted, at close and pause, and are dropped (not run) if their
+ * lease ran out meanwhile. Slow handlers prefetch nothing: a prefetched job would wait a
+ * whole handler run while another worker could have run it.
  * @internal
  */
 export class Consumer<T> {
@@ -83,6 +95,15 @@ export class Consumer<T> {
   private failing = 0;
   /** Jobs a take brought for nobody (their caller gave up, or the queue is closing), on their way back. */
   private readonly givingBack = new Set<Promise<void>>();
+  /** Leased jobs taken ahead of a free slot, oldest first (at most `concurrency`). */
+  private readonly prefetched: RedisJob<T>[] = [];
+  /** The queue is paused, as the last take saw it or this object's pause() made it. */
+  private queuePaused = false;
+  /** Calls of this object's pause() on their way: meanwhile no prefetched job starts, none is taken. */
+  private pausing = 0;
+  /** Running averages (ms) of a handler's run and of a take's round trip; undefined before the first. */
+  private runTime: number | undefined = undefined;
+  private takeTime: number | undefined = undefined;
 
   constructor(
     private readonly host: ConsumerHost<T>,
@@ -98,11 +119,14 @@ export class Consumer<T> {
 
   start(): void {
     // Closing, the loop still runs to answer the acks of finishing handlers.
+    if (!this.closing && this.pausing === 0) this.fill();
     if (this.pumping || (this.closing && this.acks.length === 0)) return;
     this.pumped = this.pump();
   }
 
   reserve(timeout: number, signal: AbortSignal | undefined): Promise<RedisJob<T> | undefined> {
+    const ready = this.nextPrefetched();
+    if (ready !== undefined) return Promise.resolve(ready);
     return new Promise((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = (): void => giveUp();
@@ -142,12 +166,36 @@ export class Consumer<T> {
   private flushSoon(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    queueMicrotask(() => {
+    // setImmediate, not a microtask: a handler started from the prefetch by a settling one
+    // settles in the same stretch too, and its ack and slot go in the same take.
+    setImmediate(() => {
       this.flushQueued = false;
       if (!this.pumping) this.start();
       else if (this.blocked) void this.sendAcks();
       // Otherwise the running take's loop picks them up as soon as it returns.
     });
+  }
+
+  /** This object's pause() is being sent: no prefetched job starts, none is taken. */
+  pauseStarted(): void {
+    this.pausing++;
+  }
+
+  /** This object's pause() ended (`paused`: Redis has it): prefetched jobs go back, uncounted. */
+  async pauseEnded(paused: boolean): Promise<void> {
+    this.pausing--;
+    if (!paused) {
+      this.start();
+      return;
+    }
+    this.queuePaused = true;
+    await this.giveBackPrefetched();
+  }
+
+  /** This object's resume() reached Redis. */
+  resumed(): void {
+    this.queuePaused = false;
+    this.start();
   }
 
   /** Stops taking jobs; resolves waiting `reserve()` calls with `undefined`. */
@@ -157,6 +205,8 @@ export class Consumer<T> {
       waiter.cleanup();
       waiter.resolve(undefined);
     }
+    // Jobs taken ahead of a slot go back at once: another worker can run them now.
+    void this.giveBackPrefetched();
     // No wait starts once closing is set; the one in flight (if any) is ended here,
     // without taking a wake token another consumer may need.
     const id = await this.waiting?.catch(() => undefined);
@@ -195,8 +245,55 @@ export class Consumer<T> {
 
   private demand(): number {
     if (this.closing) return 0;
-    const slots = this.handler === undefined ? 0 : Math.max(0, this.concurrency - this.running);
-    return slots + this.waiters.length;
+    const slots = this.handler === undefined ? 0 : Math.max(0, this.concurrency - this.running - this.prefetched.length);
+    return slots + this.prefetchRoom() + this.waiters.length;
+  }
+
+  /** Jobs the next take may bring for the prefetch (0 unless handlers outpace a round trip). */
+  private prefetchRoom(): number {
+    if (this.runTime === undefined || this.takeTime === undefined || this.runTime > this.takeTime) return 0;
+    return Math.max(0, this.prefetchCapacity() - this.prefetched.length);
+  }
+
+  /** Prefetched jobs this consumer keeps: one batch for its slots, none when it could not start them. */
+  private prefetchCapacity(): number {
+    if (this.handler === undefined || this.closing || this.queuePaused || this.pausing > 0) return 0;
+    return this.concurrency;
+  }
+
+  /** The oldest prefetched job whose lease is still current; the others are dropped (Redis reclaims them). */
+  private nextPrefetched(): RedisJob<T> | undefined {
+    if (this.closing || this.pausing > 0) return undefined;
+    for (let job = this.prefetched.shift(); job !== undefined; job = this.prefetched.shift()) {
+      if (job.isCurrent) return job;
+    }
+    return undefined;
+  }
+
+  /** Starts prefetched jobs on free slots. */
+  private fill(): void {
+    while (this.handler !== undefined && this.running < this.concurrency && this.prefetched.length > 0) {
+      const job = this.nextPrefetched();
+      if (job === undefined) break;
+      this.run(job);
+    }
+    if (this.held.size === 0 && this.prefetched.length === 0) this.stopRenewing();
+  }
+
+  private giveBackPrefetched(): Promise<void> {
+    const jobs = this.prefetched.splice(0);
+    if (this.held.size === 0) this.stopRenewing();
+    return this.giveBack(jobs);
+  }
+
+  /** Puts jobs back in the queue, uncounted; close() waits for them. */
+  private giveBack(jobs: readonly RedisJob<T>[]): Promise<void> {
+    const all = jobs.map((job) => {
+      const back = this.host.giveBack(job).finally(() => this.givingBack.delete(back));
+      this.givingBack.add(back);
+      return back;
+    });
+    return Promise.all(all).then(() => undefined);
   }
 
   private async pump(): Promise<void> {
@@ -211,7 +308,9 @@ export class Consumer<T> {
         for (const waiter of this.waiters) if (waiter.round < 0) waiter.round = round;
         let result: TakeResult<T>;
         try {
+          const sent = performance.now();
           result = await this.host.take(acks, want);
+          this.takeTime = average(this.takeTime, performance.now() - sent);
           failures = 0;
         } catch (error) {
           this.ackFailed(acks, toError(error));
@@ -223,6 +322,8 @@ export class Consumer<T> {
           continue;
         }
         this.acked(acks, result.acked);
+        if (this.pausing === 0) this.queuePaused = result.paused;
+        if (result.paused) void this.giveBackPrefetched();
         this.dispatch(result.jobs, round);
         if (result.jobs.length < want && this.demand() > 0) await this.block(result.wait);
       }
@@ -307,14 +408,14 @@ export class Consumer<T> {
       waiter.cleanup();
       waiter.resolve(jobs[next++]);
     }
-    while (next < jobs.length && this.handler !== undefined && this.running < this.concurrency && !this.closing) {
+    while (next < jobs.length && this.handler !== undefined && this.running < this.concurrency && !this.closing && this.pausing === 0) {
       this.run(jobs[next++] as RedisJob<T>);
     }
+    const capacity = this.prefetchCapacity();
+    while (next < jobs.length && this.prefetched.length < capacity) this.prefetched.push(jobs[next++] as RedisJob<T>);
+    if (this.prefetched.length > 0) this.scheduleRenewal(this.prefetched[0]!.ttr);
     // Taken for a caller that gave up meanwhile: back to the queue at once, uncounted.
-    while (next < jobs.length) {
-      const back = this.host.giveBack(jobs[next++] as RedisJob<T>).finally(() => this.givingBack.delete(back));
-      this.givingBack.add(back);
-    }
+    if (next < jobs.length) void this.giveBack(jobs.slice(next));
     // `timeout: 0` callers had their one look.
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       const waiter = this.waiters[i] as Waiter<T>;
@@ -328,6 +429,7 @@ export class Consumer<T> {
 
   /** Runs one push attempt: its lease is renewed while the handler runs. */
   private run(job: RedisJob<T>): void {
+    const started = performance.now();
     this.running++;
     job.push = true;
     this.held.add(job);
@@ -347,6 +449,7 @@ export class Consumer<T> {
       );
     }
     const settle = (ok: boolean, value: unknown): void => {
+      this.runTime = average(this.runTime, performance.now() - started);
       if (timer !== undefined) clearTimeout(timer);
       if (timedOut) return;
       if (job.settled) {
@@ -390,7 +493,8 @@ export class Consumer<T> {
   private finish(job: RedisJob<T>): void {
     if (!this.held.delete(job)) return;
     this.running--;
-    if (this.held.size === 0) this.stopRenewing();
+    if (!this.closing && this.pausing === 0) this.fill();
+    if (this.held.size === 0 && this.prefetched.length === 0) this.stopRenewing();
     this.flushSoon();
     this.checkSettled();
   }
@@ -403,12 +507,15 @@ export class Consumer<T> {
   }
 
   private async renewHeld(): Promise<void> {
-    const jobs = [...this.held].filter((job) => !job.settled);
+    const jobs = [...this.held, ...this.prefetched].filter((job) => !job.settled);
     if (jobs.length === 0) return;
     try {
       const lost = await this.host.renew(jobs);
       for (const job of lost) {
         job.abort(new LeaseExpiredError(`job ${job.id}: the lease was lost (it ran out and went to another worker)`));
+        // A prefetched job whose lease is gone is not ours to run.
+        const at = this.prefetched.indexOf(job);
+        if (at >= 0) this.prefetched.splice(at, 1);
       }
     } catch (error) {
       if (!(error instanceof RedisConnectionError)) this.host.report(toError(error));
@@ -419,6 +526,10 @@ export class Consumer<T> {
     if (this.busy || this.settledWaiters.length === 0) return;
     for (const resolve of this.settledWaiters.splice(0)) resolve();
   }
+}
+
+function average(current: number | undefined, sample: number): number {
+  return current === undefined ? sample : current + (sample - current) * AVERAGE_WEIGHT;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -223,10 +223,19 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
 
   /** Stops the hand-out of jobs to every consumer of this queue, in every process, until `resume()`. */
   async pause(): Promise<void> {
-    await this.run(SCRIPTS.manage, ['pause']);
+    this.consumer.pauseStarted();
+    let paused = false;
+    try {
+      await this.run(SCRIPTS.manage, ['pause']);
+      paused = true;
+    } finally {
+      // Jobs this object prefetched go back, so that they do not start while paused.
+      await this.consumer.pauseEnded(paused);
+    }
   }
   async resume(): Promise<void> {
     await this.run(SCRIPTS.manage, ['resume']);
+    this.consumer.resumed();
   }
 
   /** Resolves when nothing is ready, delayed or reserved (asking Redis every 50 ms meanwhile). */
@@ -345,7 +354,7 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
         ),
       );
     }
-    return { acked, jobs, wait: Number(reply[2]) };
+    return { acked, jobs, wait: Number(reply[2]), paused: Number(reply[1]) === 1 };
   }
 
   private async renew(jobs: readonly RedisJob<T>[]): Promise<RedisJob<T>[]> {
