@@ -12,6 +12,14 @@ import { requireRedis, startRedis, type RunningRedis } from './helpers/redis.js'
 const WORKER = new URL('./fixtures/redis/worker.ts', import.meta.url).pathname;
 const TTR = 1000;
 
+async function until(predicate: () => Promise<boolean>, timeout = 20_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 interface Worker {
   child: ChildProcess;
   /** Every line it printed so far. */
@@ -37,8 +45,8 @@ describe.skipIf(!requireRedis('the worker crash tests on Redis'))('a worker proc
     await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
   });
 
-  function startWorker(name: string, concurrency: number, workMs: number): Worker {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, server.url, name, String(concurrency), String(workMs)], {
+  function startWorker(name: string, concurrency: number, workMs: number, instant = 0): Worker {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, server.url, name, String(concurrency), String(workMs), String(instant)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -89,6 +97,30 @@ describe.skipIf(!requireRedis('the worker crash tests on Redis'))('a worker proc
     await job!.ack();
     const stats = await q.stats();
     expect([stats.leaseTimeouts, stats.completed, stats.ready + stats.reserved]).toEqual([1, 1, 0]);
+  });
+
+  it('the jobs it had prefetched (leased ahead of a free slot) come back the same way, each as its second attempt', async () => {
+    const q = await open('crash-prefetch');
+    // Three jobs finish at once (the worker sees fast handlers and prefetches), the next two
+    // run forever on its two slots, and it holds the last two in its prefetch.
+    const worker = startWorker('crash-prefetch', 2, -1, 3);
+    await worker.waitFor(/^ready$/);
+    const added = await q.addBulk(Array.from({ length: 7 }, (_, n) => ({ data: { n } })));
+    await until(async () => {
+      const stats = await q.stats();
+      return stats.completed === 3 && stats.reserved === 4;
+    });
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+    const killedAt = Date.now();
+    const back: Array<Awaited<ReturnType<typeof q.reserve>>> = [];
+    for (let i = 0; i < 4; i++) back.push(await q.reserve({ timeout: 30_000 }));
+    const after = Date.now() - killedAt;
+    expect(back.map((job) => [job?.id, job?.attemptsMade])).toEqual(added.slice(3, 7).map((job) => [job.id, 2]));
+    expect(after).toBeLessThan(TTR + 5_000);
+    for (const job of back) await job!.ack();
+    const stats = await q.stats();
+    expect([stats.leaseTimeouts, stats.completed, stats.ready, stats.reserved]).toEqual([4, 7, 0, 0]);
   });
 
   it('of 60 jobs half-done by a killed worker, every one is completed by the survivors', async () => {

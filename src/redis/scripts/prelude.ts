@@ -37,9 +37,10 @@ do
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- Zeros that pad an id of n digits to 16 (string.format costs more than a concat).
+-- Zeros that pad an id of n digits to 16 (string.format costs more than a concat), made
+-- on first use: building all 16 would cost every call more than its members do.
+local ZEROS = '0000000000000000'
 local PAD = {}
-for n = 1, 16 do PAD[n] = string.rep('0', 16 - n) end
 
 -- A job's member in the state sets, from its id (a number, or the digits as a string).
 local function member(id)
@@ -48,7 +49,13 @@ local function member(id)
     -- tostring writes whole numbers up to 14 digits as such, larger ones with an exponent.
     digits = id < 1e14 and tostring(id) or string.format('%.0f', id)
   end
-  return PAD[#digits] .. digits
+  local n = #digits
+  local pad = PAD[n]
+  if not pad then
+    pad = string.sub(ZEROS, n + 1)
+    PAD[n] = pad
+  end
+  return pad .. digits
 end
 
 local function emit(event, id, ...)
