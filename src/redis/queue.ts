@@ -221,7 +221,10 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
 
   // ── management ─────────────────────────────────────────────────────────
 
-  /** Stops the hand-out of jobs to every consumer of this queue, in every process, until `resume()`. */
+  /**
+   * Stops the hand-out of jobs to every consumer of this queue, in every process, until
+   * `resume()`. The jobs this object prefetched go back to the queue, uncounted, before it resolves.
+   */
   async pause(): Promise<void> {
     this.consumer.pauseStarted();
     let paused = false;
@@ -286,9 +289,9 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
   }
 
   /**
-   * Stops taking jobs, waits up to `timeout` ms for running handlers (their acks
-   * included), gives the leases still held back (uncounted), then closes the connections
-   * docket opened. A client you passed in stays open.
+   * Stops taking jobs, gives prefetched jobs back at once, waits up to `timeout` ms for
+   * running handlers (their acks included), gives the leases still held back (uncounted),
+   * then closes the connections docket opened. A client you passed in stays open.
    */
   close(options: { timeout?: number } = {}): Promise<void> {
     this.closed ??= this.shutDown(checkDuration('timeout', options.timeout ?? 10_000));
