@@ -277,7 +277,6 @@ export class Consumer<T> {
       if (job === undefined) break;
       this.run(job);
     }
-    if (this.held.size === 0 && this.prefetched.length === 0) this.stopRenewing();
   }
 
   private giveBackPrefetched(): Promise<void> {
