@@ -18,14 +18,15 @@ function throughput(concurrency: number, target: string, targetRatio: Record<str
   };
 }
 
-function perJob(measure: 'commands' | 'scripts', name: string, unit: string): Row {
+function perJob(measure: 'commands' | 'scripts', concurrency: number): Row {
+  const what = measure === 'commands' ? 'Redis commands executed per job' : 'script calls (round trips) per job';
   return {
-    name,
-    unit,
+    name: `${what} (5k jobs, concurrency ${concurrency})`,
+    unit: measure === 'commands' ? 'commands/job' : 'calls/job',
     higherIsBetter: false,
     subjects: [
-      { label: 'docket', script, args: ['docket', '64', measure, '5000'], docket: true },
-      ...peers.map((label) => ({ label, script, args: [subjectOf[label], '64', measure, '5000'] })),
+      { label: 'docket', script, args: ['docket', String(concurrency), measure, '5000'], docket: true },
+      ...peers.map((label) => ({ label, script, args: [subjectOf[label], String(concurrency), measure, '5000'] })),
     ],
   };
 }
@@ -43,7 +44,9 @@ export default {
   rows: [
     throughput(64, '>= 3x BullMQ, >= 1.5x bee-queue', { BullMQ: 3, 'bee-queue': 1.5 }),
     throughput(1, '>= 2x BullMQ', { BullMQ: 2 }),
-    perJob('commands', 'Redis commands executed per job (5k jobs, concurrency 64)', 'commands/job'),
-    perJob('scripts', 'script calls (round trips) per job (5k jobs, concurrency 64)', 'calls/job'),
+    perJob('commands', 64),
+    perJob('scripts', 64),
+    perJob('commands', 1),
+    perJob('scripts', 1),
   ],
 } satisfies Suite;

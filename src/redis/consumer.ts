@@ -325,6 +325,10 @@ export class Consumer<T> {
         if (result.paused) void this.giveBackPrefetched();
         this.dispatch(result.jobs, round);
         if (result.jobs.length < want && this.demand() > 0) await this.block(result.wait);
+        // The handlers just started may settle within this turn: their acks and slots go
+        // in the next take rather than a take going now for the prefetch alone (which
+        // would lock the loop into one job per take while each handler runs).
+        else await nextTurn();
       }
     } finally {
       this.pumping = false;
@@ -532,6 +536,10 @@ export class Consumer<T> {
 
 function average(current: number | undefined, sample: number): number {
   return current === undefined ? sample : current + (sample - current) * AVERAGE_WEIGHT;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function sleep(ms: number): Promise<void> {
