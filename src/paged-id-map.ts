@@ -17,6 +17,12 @@ export class PagedIdMap<J> {
   private readonly pages = new Map<number, Page<J>>();
   private lastPageNumber = -1;
   private lastPage: Page<J> | undefined = undefined;
+  /**
+   * The last page that emptied, kept for the next new page: with one job live at a time
+   * (put, reserve, delete in turn) every job would otherwise empty its page and allocate a
+   * new one of 1,024 slots.
+   */
+  private spare: Page<J> | undefined = undefined;
   size = 0;
 
   get(id: number): J | undefined {
@@ -27,7 +33,8 @@ export class PagedIdMap<J> {
     const number = Math.floor(id / PAGE_SIZE);
     let page = this.page(number);
     if (page === undefined) {
-      page = { slots: new Array(PAGE_SIZE), live: 0 };
+      page = this.spare ?? { slots: new Array(PAGE_SIZE), live: 0 };
+      this.spare = undefined;
       this.pages.set(number, page);
       this.lastPageNumber = number;
       this.lastPage = page;
@@ -47,6 +54,8 @@ export class PagedIdMap<J> {
     this.size--;
     if (--page.live === 0) {
       this.pages.delete(number);
+      // Every slot is empty again.
+      this.spare = page;
       if (this.lastPage === page) {
         this.lastPage = undefined;
         this.lastPageNumber = -1;
