@@ -193,7 +193,6 @@ class Connection implements SessionTransport {
   private parts: Array<string | Uint8Array> = [];
   // Bytes of replies not yet handed to the socket.
   private queued = 0;
-  private flushScheduled = false;
   /** Inside `onData`: replies wait for the whole chunk's commands, then go out together. */
   private reading = false;
   private flushAfterRead = false;
@@ -206,10 +205,6 @@ class Connection implements SessionTransport {
   private commandsSeen = 0;
   private blockedSince = 0;
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  private readonly flushBound = (): void => {
-    this.flushScheduled = false;
-    this.flush();
-  };
 
   constructor(socket: net.Socket, server: SocketServer, hub: Hub, limits: ResolvedServeOptions) {
     this.socket = socket;
@@ -258,10 +253,11 @@ class Connection implements SessionTransport {
 
   // ── SessionTransport ──────────────────────────────────────────────────
 
+  // Replies are only queued here; they go out when the session says it has answered
+  // what it can (answered, end), so a chunk's replies share one write.
   write(text: string): void {
     this.text += text;
     this.queued += text.length;
-    this.scheduleFlush();
   }
 
   writeBytes(bytes: Uint8Array): void {
@@ -280,7 +276,6 @@ class Connection implements SessionTransport {
     // A pipelined burst of big replies: hand them over now, so that the backpressure
     // check below can stop the session before it produces more.
     if (this.queued > this.limits.maxOutputBuffer) this.flush();
-    else this.scheduleFlush();
   }
 
   answered(): void {
@@ -303,14 +298,6 @@ class Connection implements SessionTransport {
   }
 
   // ── output ────────────────────────────────────────────────────────────
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    // A fallback for replies written outside a session's run (the session's `answered`
-    // normally flushes first): after every pending microtask, one write for all of them.
-    setImmediate(this.flushBound);
-  }
 
   private flush(): void {
     this.queued = 0;

@@ -21,8 +21,9 @@ export interface SessionTransport {
   /** Every command received so far has run (the transport may read more). */
   caughtUp?(): void;
   /**
-   * Nothing more will be answered before more input or a wait ends (every command so far
-   * answered, or waiting for a job): what is queued may go out now.
+   * What is queued may go out now: every command so far is answered, or the rest waits
+   * (for the queue, a job or the store). The session calls it after every reply it
+   * queues, so a transport that holds replies back sends them here.
    */
   answered?(): void;
 }
@@ -280,7 +281,7 @@ export class Session implements WaitingReserver {
     // Commands held back behind the puts may run now (or the connection end).
     if (!this.busy) this.run();
     // Puts still waiting: what is answered already goes out meanwhile.
-    if (this.putsInFlight > 0) this.transport.answered?.();
+    this.transport.answered?.();
   }
 
   // Returns undefined so that `return this.reply(...)` reads as "answered, nothing pending".
