@@ -12,16 +12,26 @@ import { Queue } from '../src/queue.js';
 import type { Store } from '../src/store.js';
 import { microtasks } from './helpers/flush.js';
 
+/**
+ * Replies in memory, held back as the server holds them: `out` gets only what the session
+ * let go (`answered`, `end`), so a reply it queues and never lets go fails the test.
+ */
 class Memory implements SessionTransport {
   out = '';
+  held = '';
   ended = false;
   write(text: string): void {
-    this.out += text;
+    this.held += text;
   }
   writeBytes(bytes: Uint8Array): void {
-    this.out += Buffer.from(bytes).toString('latin1');
+    this.held += Buffer.from(bytes).toString('latin1');
+  }
+  answered(): void {
+    this.out += this.held;
+    this.held = '';
   }
   end(): void {
+    this.answered();
     this.ended = true;
   }
 }
@@ -258,6 +268,7 @@ describe('Session tells its transport when the replies may go out', () => {
   class Marking extends Memory {
     marks: string[] = [];
     answered(): void {
+      super.answered();
       this.marks.push(this.out);
       this.out = '';
     }

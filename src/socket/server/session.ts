@@ -280,8 +280,8 @@ export class Session implements WaitingReserver {
     if (this.closed) return;
     // Commands held back behind the puts may run now (or the connection end).
     if (!this.busy) this.run();
-    // Puts still waiting: what is answered already goes out meanwhile.
-    this.transport.answered?.();
+    // Still waiting (for more puts, or a command run now): what is answered goes out meanwhile.
+    if (this.busy || this.putsInFlight > 0) this.transport.answered?.();
   }
 
   // Returns undefined so that `return this.reply(...)` reads as "answered, nothing pending".
