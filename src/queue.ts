@@ -169,6 +169,10 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   get isClosed(): boolean {
     return this.closing;
   }
+  /** Whether a store records the queue's changes (then a settled job waits for it). @internal */
+  get hasStore(): boolean {
+    return this.opts.store !== undefined;
+  }
   /** Handlers `process()` runs at once; settable at run time. */
   get concurrency(): number {
     return this.dispatch.concurrency;

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawCodec, type Codec } from '../src/codec.js';
 import { StoreFailedError } from '../src/errors.js';
-import { nodeFileSystem, type JournalFileHandle, type JournalFileSystem } from '../src/journal/index.js';
+import { journalOf, nodeFileSystem, type JournalFileHandle, type JournalFileSystem } from '../src/journal/index.js';
 import type { Queue } from '../src/queue.js';
 import { serve, type SocketServer } from '../src/socket/index.js';
 import { flush, trackUnhandledRejections } from './helpers/flush.js';
@@ -147,6 +147,22 @@ describe('pipelined puts on a durable tube, through the server', () => {
     expect((await client.reply()).line).toBe('USING other');
     await barrier();
     expect(client.unread).toBe(0);
+  });
+
+  it('a delete is answered only once its record is durable, and the command behind it runs after it', async () => {
+    const { fs, queue, client, barrier } = await setup();
+    const id = await client.put('a');
+    expect((await client.line('reserve')).startsWith(`RESERVED ${id} `)).toBe(true);
+    // The reserve is journaled without waiting: let its write finish before holding.
+    await journalOf(queue)?.flush();
+    fs.holding = true;
+    client.send(`delete ${id}\r\npeek ${id}\r\n`);
+    await until(() => fs.waiting === 1);
+    await barrier();
+    expect(client.unread).toBe(0);
+    fs.releaseOne();
+    expect((await client.reply()).line).toBe('DELETED');
+    expect((await client.reply()).line).toBe('NOT_FOUND');
   });
 
   it('whose write failed are answered INTERNAL_ERROR, and nothing else on the connection is lost or reordered', async () => {

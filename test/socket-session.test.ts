@@ -267,7 +267,7 @@ describe('Session tells its transport when the replies may go out', () => {
   /** Records replies and the moments the session says everything so far is answered. */
   class Marking extends Memory {
     marks: string[] = [];
-    answered(): void {
+    override answered(): void {
       super.answered();
       this.marks.push(this.out);
       this.out = '';
@@ -290,20 +290,20 @@ describe('Session tells its transport when the replies may go out', () => {
     expect(transport.marks[1]).toBe('USING other\r\n');
   });
 
-  it('only after the reply of a command that settles later (delete waits for the ack), not before', async () => {
+  it('only after the reply of a command that settles later (release waits for the queue), not before', async () => {
     const { transport, send } = session();
     send('put 0 0 60 2\r\nhi\r\n');
     send('reserve\r\n');
     const id = /RESERVED (\d+)/.exec(transport.marks.join(''))?.[1];
     transport.marks = [];
-    send(`delete ${id}\r\n`);
+    send(`release ${id} 0 0\r\n`);
     // Still waiting for the queue: nothing declared answered yet.
     expect(transport.marks).toEqual([]);
     await microtasks();
-    expect(transport.marks).toEqual(['DELETED\r\n']);
+    expect(transport.marks).toEqual(['RELEASED\r\n']);
   });
 
-  it('once for a pipelined batch, after its last reply', async () => {
+  it('once for a pipelined batch held up by a command that settles later, after its last reply', async () => {
     const { transport, send } = session();
     send('put 0 0 60 1\r\na\r\nput 0 0 60 1\r\nb\r\n');
     transport.marks = [];
@@ -311,8 +311,19 @@ describe('Session tells its transport when the replies may go out', () => {
     const ids = [...transport.marks.join('').matchAll(/RESERVED (\d+)/g)].map((m) => m[1]);
     expect(ids).toHaveLength(2);
     transport.marks = [];
-    send(`delete ${ids[0]}\r\ndelete ${ids[1]}\r\nuse other\r\n`);
+    send(`release ${ids[0]} 0 0\r\nrelease ${ids[1]} 0 0\r\nuse other\r\n`);
     await microtasks();
-    expect(transport.marks).toEqual(['DELETED\r\nDELETED\r\nUSING other\r\n']);
+    expect(transport.marks).toEqual(['RELEASED\r\nRELEASED\r\nUSING other\r\n']);
+  });
+
+  it('at once for a delete on a tube without a store', () => {
+    const { transport, send } = session();
+    send('put 0 0 60 1\r\na\r\nreserve\r\n');
+    const id = /RESERVED (\d+)/.exec(transport.marks.join(''))?.[1];
+    transport.marks = [];
+    send(`delete ${id}\r\n`);
+    expect(transport.marks).toEqual(['DELETED\r\n']);
+    send(`delete ${id}\r\n`);
+    expect(transport.marks).toEqual(['DELETED\r\n', 'NOT_FOUND\r\n']);
   });
 });

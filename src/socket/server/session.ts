@@ -486,7 +486,14 @@ export class Session implements WaitingReserver {
     const held = this.lease(id);
     if (held !== undefined) {
       const tube = held.tube;
-      return held.lease.ack().then(
+      const acked = held.lease.ack();
+      if (!held.lease.isCurrent && !tube.queue.hasStore) {
+        // No store to wait for: the job is gone now, answered in this run like any command.
+        acked.then(undefined, (error: unknown) => this.hub.onError(error));
+        this.hub.deleted(tube);
+        return this.reply(Reply.Deleted);
+      }
+      return acked.then(
         () => {
           this.hub.deleted(tube);
           this.reply(Reply.Deleted);
