@@ -9,18 +9,10 @@ import { createInterface } from 'node:readline';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisQueue, RedisConnectionError, type RedisQueue } from '../src/redis/index.js';
-import { requireRedis, startRedis, type RunningRedis } from './helpers/redis.js';
+import { requireRedis, startRedis, until, type RunningRedis } from './helpers/redis.js';
 import { Relay } from './helpers/relay.js';
 
 const CLOSE_EXIT = new URL('./fixtures/redis/close-exit.ts', import.meta.url).pathname;
-
-async function until(predicate: () => boolean | Promise<boolean>, timeout = 20_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis when the connection drops', () => {
   let server: RunningRedis;

@@ -8,21 +8,13 @@
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisQueue, type RedisJob, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
-import { requireRedis, startRedis, type RunningRedis } from './helpers/redis.js';
+import { requireRedis, startRedis, until, type RunningRedis } from './helpers/redis.js';
 
 interface Payload {
   n: number;
 }
 
 let names = 0;
-
-async function until(predicate: () => Promise<boolean>, timeout = 10_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A promise the test resolves: handlers wait on it. */
 function gate(): { opened: Promise<void>; open(): void } {

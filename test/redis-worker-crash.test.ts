@@ -7,18 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openRedisQueue, type RedisQueue } from '../src/redis/index.js';
-import { requireRedis, startRedis, type RunningRedis } from './helpers/redis.js';
+import { requireRedis, startRedis, until, type RunningRedis } from './helpers/redis.js';
 
 const WORKER = new URL('./fixtures/redis/worker.ts', import.meta.url).pathname;
 const TTR = 1000;
-
-async function until(predicate: () => Promise<boolean>, timeout = 20_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 interface Worker {
   child: ChildProcess;
