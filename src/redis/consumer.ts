@@ -3,6 +3,7 @@ import { JobTimeoutError, LeaseExpiredError, toError } from '../errors.js';
 import type { RedisChannel } from './connection.js';
 import { RedisConnectionError } from './connection.js';
 import type { RedisJob } from './job.js';
+import { Prefetch } from './prefetch.js';
 
 /** What the consumer needs from its queue. @internal */
 export interface ConsumerHost<T> {
@@ -55,8 +56,6 @@ interface Waiter<T> {
 
 /** Longest pause after an unexpected failure of the loop, so a broken server is not hammered. */
 const MAX_RETRY_PAUSE = 2_000;
-/** Weight of the newest sample in the running averages of handler and take times. */
-const AVERAGE_WEIGHT = 0.2;
 
 /**
  * The one loop that takes jobs from Redis for this queue object, for `process()` slots
@@ -65,13 +64,10 @@ const AVERAGE_WEIGHT = 0.2;
  * When Redis has nothing, it blocks on the queue's wake list (one connection), woken by
  * adds and timed to the next due delay or lease deadline; idle, it sends nothing.
  *
- * Prefetch: while handlers finish faster than a take's round trip, the round trip is what
- * keeps slots idle, so a push consumer also takes up to `concurrency` jobs more than it
- * has free slots (one extra batch) and starts them as slots free, without waiting for
- * Redis. Their leases run from the take and are renewed with the running ones; they go
- * back to the queue, uncounted, at close and pause, and are dropped (not run) if their
- * lease ran out meanwhile. Slow handlers prefetch nothing: a prefetched job would wait a
- * whole handler run while another worker could have run it.
+ * A push consumer whose handlers finish faster than a take's round trip also takes up to
+ * `concurrency` jobs more than it has free slots (one extra batch, see {@link Prefetch})
+ * and starts them as slots free, without waiting for Redis; they go back to the queue,
+ * uncounted, at close and pause.
  * @internal
  */
 export class Consumer<T> {
@@ -95,15 +91,12 @@ export class Consumer<T> {
   private failing = 0;
   /** Jobs a take brought for nobody (their caller gave up, or the queue is closing), on their way back. */
   private readonly givingBack = new Set<Promise<void>>();
-  /** Leased jobs taken ahead of a free slot, oldest first (at most `concurrency`). */
-  private readonly prefetched: RedisJob<T>[] = [];
+  /** Leased jobs taken ahead of a free slot (at most `concurrency`). */
+  private readonly prefetch = new Prefetch<T>();
   /** The queue is paused, as the last take saw it or this object's pause() made it. */
   private queuePaused = false;
   /** Calls of this object's pause() on their way: meanwhile no prefetched job starts, none is taken. */
   private pausing = 0;
-  /** Running averages (ms) of a handler's run and of a take's round trip; undefined before the first. */
-  private runTime: number | undefined = undefined;
-  private takeTime: number | undefined = undefined;
 
   constructor(
     private readonly host: ConsumerHost<T>,
@@ -245,14 +238,8 @@ export class Consumer<T> {
 
   private demand(): number {
     if (this.closing) return 0;
-    const slots = this.handler === undefined ? 0 : Math.max(0, this.concurrency - this.running - this.prefetched.length);
-    return slots + this.prefetchRoom() + this.waiters.length;
-  }
-
-  /** Jobs the next take may bring for the prefetch (0 unless handlers outpace a round trip). */
-  private prefetchRoom(): number {
-    if (this.runTime === undefined || this.takeTime === undefined || this.runTime > this.takeTime) return 0;
-    return Math.max(0, this.prefetchCapacity() - this.prefetched.length);
+    const slots = this.handler === undefined ? 0 : Math.max(0, this.concurrency - this.running - this.prefetch.size);
+    return slots + this.prefetch.room(this.prefetchCapacity()) + this.waiters.length;
   }
 
   /** Prefetched jobs this consumer keeps: one batch for its slots, none when it could not start them. */
@@ -261,18 +248,14 @@ export class Consumer<T> {
     return this.concurrency;
   }
 
-  /** The oldest prefetched job whose lease is still current; the others are dropped (Redis reclaims them). */
+  /** The next prefetched job to start, unless closing or pausing. */
   private nextPrefetched(): RedisJob<T> | undefined {
-    if (this.closing || this.pausing > 0) return undefined;
-    for (let job = this.prefetched.shift(); job !== undefined; job = this.prefetched.shift()) {
-      if (job.isCurrent) return job;
-    }
-    return undefined;
+    return this.closing || this.pausing > 0 ? undefined : this.prefetch.next();
   }
 
   /** Starts prefetched jobs on free slots. */
   private fill(): void {
-    while (this.handler !== undefined && this.running < this.concurrency && this.prefetched.length > 0) {
+    while (this.handler !== undefined && this.running < this.concurrency && this.prefetch.size > 0) {
       const job = this.nextPrefetched();
       if (job === undefined) break;
       this.run(job);
@@ -280,7 +263,7 @@ export class Consumer<T> {
   }
 
   private giveBackPrefetched(): Promise<void> {
-    const jobs = this.prefetched.splice(0);
+    const jobs = this.prefetch.takeAll();
     if (this.held.size === 0) this.stopRenewing();
     return this.giveBack(jobs);
   }
@@ -309,7 +292,7 @@ export class Consumer<T> {
         try {
           const sent = performance.now();
           result = await this.host.take(acks, want);
-          this.takeTime = average(this.takeTime, performance.now() - sent);
+          this.prefetch.took(performance.now() - sent);
           failures = 0;
         } catch (error) {
           this.ackFailed(acks, toError(error));
@@ -418,8 +401,8 @@ export class Consumer<T> {
       this.run(jobs[next++] as RedisJob<T>);
     }
     const capacity = this.prefetchCapacity();
-    while (next < jobs.length && this.prefetched.length < capacity) this.prefetched.push(jobs[next++] as RedisJob<T>);
-    if (this.prefetched.length > 0) this.scheduleRenewal(this.prefetched[0]!.ttr);
+    while (next < jobs.length && this.prefetch.size < capacity) this.prefetch.add(jobs[next++] as RedisJob<T>);
+    if (this.prefetch.size > 0) this.scheduleRenewal((this.prefetch.held[0] as RedisJob<T>).ttr);
     // Taken for a caller that gave up meanwhile: back to the queue at once, uncounted.
     if (next < jobs.length) void this.giveBack(jobs.slice(next));
     // `timeout: 0` callers had their one look.
@@ -455,7 +438,7 @@ export class Consumer<T> {
       );
     }
     const settle = (ok: boolean, value: unknown): void => {
-      this.runTime = average(this.runTime, performance.now() - started);
+      this.prefetch.ran(performance.now() - started);
       if (timer !== undefined) clearTimeout(timer);
       if (timedOut) return;
       if (job.settled) {
@@ -500,7 +483,7 @@ export class Consumer<T> {
     if (!this.held.delete(job)) return;
     this.running--;
     if (!this.closing && this.pausing === 0) this.fill();
-    if (this.held.size === 0 && this.prefetched.length === 0) this.stopRenewing();
+    if (this.held.size === 0 && this.prefetch.size === 0) this.stopRenewing();
     this.flushSoon();
     this.checkSettled();
   }
@@ -513,15 +496,13 @@ export class Consumer<T> {
   }
 
   private async renewHeld(): Promise<void> {
-    const jobs = [...this.held, ...this.prefetched].filter((job) => !job.settled);
+    const jobs = [...this.held, ...this.prefetch.held].filter((job) => !job.settled);
     if (jobs.length === 0) return;
     try {
       const lost = await this.host.renew(jobs);
       for (const job of lost) {
         job.abort(new LeaseExpiredError(`job ${job.id}: the lease was lost (it ran out and went to another worker)`));
-        // A prefetched job whose lease is gone is not ours to run.
-        const at = this.prefetched.indexOf(job);
-        if (at >= 0) this.prefetched.splice(at, 1);
+        this.prefetch.drop(job);
       }
     } catch (error) {
       if (!(error instanceof RedisConnectionError)) this.host.report(toError(error));
@@ -532,10 +513,6 @@ export class Consumer<T> {
     if (this.busy || this.settledWaiters.length === 0) return;
     for (const resolve of this.settledWaiters.splice(0)) resolve();
   }
-}
-
-function average(current: number | undefined, sample: number): number {
-  return current === undefined ? sample : current + (sample - current) * AVERAGE_WEIGHT;
 }
 
 function nextTurn(): Promise<void> {
