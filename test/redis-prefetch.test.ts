@@ -127,18 +127,23 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
   });
 
   it('a prefetched job whose lease was lost is not run on it: it runs once Redis reclaims it, as its next attempt', async () => {
-    const { q, other } = await pair({ ttr: 3000, retry: { attempts: 2 } });
+    const ttr = 4500;
+    const { q, other } = await pair({ ttr, retry: { attempts: 2 } });
     const { ids, starts, door } = await holding(q, other, 5, 3, 1);
     const [running, prefetched] = [ids[3], ids[4]];
     // Another token: as if the lease had run out and gone to another worker.
     await admin.hSet(`docket:{${q.name}}:job:${prefetched}`, 'reserves', '99');
-    // The next renewal (every ttr / 3) covers both leases and finds the prefetched one gone;
-    // the gate opens well before the prefetched job's own deadline.
+    // Each renewal (every ttr / 3) covers both leases, and the first after the change finds
+    // the prefetched one gone. The running job's deadline shows a renewal ran in Redis;
+    // after a second one the consumer has long had the first one's answer, and the gate
+    // still opens well before the prefetched job's own deadline.
     const deadlineOf = async (): Promise<string | null> => (await admin.hGet(`docket:{${q.name}}:job:${running}`, 'deadline')) ?? null;
-    const before = await deadlineOf();
-    await until(async () => (await deadlineOf()) !== before);
+    for (let renewals = 0; renewals < 2; renewals++) {
+      const before = await deadlineOf();
+      await until(async () => (await deadlineOf()) !== before);
+    }
     door.open();
-    await until(async () => (await other.stats()).completed === 5);
+    await until(async () => (await other.stats()).completed === 5, 3 * ttr);
     expect(starts.find((start) => start.id === prefetched)).toEqual({ id: prefetched, attempt: 2 });
     expect((await other.stats()).leaseTimeouts).toBe(1);
   });
