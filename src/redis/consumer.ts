@@ -183,6 +183,9 @@ export class Consumer<T> {
     }
     this.queuePaused = true;
     await this.giveBackPrefetched();
+    // Also the jobs a take on the wire at the pause brought back (sent before the pause, so
+    // answered before it): they are on their way back too.
+    await Promise.all(this.givingBack);
   }
 
   /** This object's resume() reached Redis. */
