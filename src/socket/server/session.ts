@@ -1,11 +1,11 @@
 import type { TimerHandle } from '../../clock.js';
 import { QueueClosedError, QueueFullError } from '../../errors.js';
 import type { Job } from '../../job.js';
-import type { Queue } from '../../queue.js';
 import type { ReservedJob } from '../../reserved-job.js';
 import type { SessionHub, Tube, WaitingReserver } from './session-hub.js';
 import { type Command, Reply, SAFETY_MARGIN_MS } from '../protocol.js';
 import { jobStatsYaml, yamlList } from './yaml-writer.js';
+import { PendingPuts } from './pending-puts.js';
 
 /**
  * Where a session's replies go. The server batches them per connection; tests can
@@ -28,6 +28,8 @@ export interface SessionTransport {
   answered?(): void;
 }
 
+const ignoreReply = (): void => {};
+
 /** A job a connection holds. */
 interface Held {
   lease: ReservedJob<unknown>;
@@ -36,20 +38,6 @@ interface Held {
 
 /** Puts of one connection awaiting their store at once; past this the connection waits. */
 const MAX_PUTS_IN_FLIGHT = 1024;
-
-/**
- * Consecutive puts in flight that one store answer covers (a journal writes every record
- * appended in a turn together and settles them with one promise): one `then` per run.
- */
-interface StoreWait {
-  readonly stored: Promise<void> | undefined;
-  readonly queue: Queue<unknown>;
-  /** Entries of `putReplies` it covers, in order. */
-  count: number;
-  settled: boolean;
-  failed: boolean;
-  error: unknown;
-}
 
 /**
  * One connection's protocol state: the tube it uses, the tubes it watches, the jobs it
@@ -70,16 +58,10 @@ export class Session implements WaitingReserver {
   private busy = false;
   /**
    * Consecutive `put`s run without waiting for each other's store (so that a journal can
-   * write them together). Until the oldest is answered, each one waits here in command
-   * order: its job (answered INSERTED once stored) or its reply (refused at once). `waits`
-   * say which store answer each stretch of them waits for; the replies go out in order, as
-   * far as the store has answered, and the commands behind them run once all are out.
+   * write them together); their replies go out in command order, as far as the store has
+   * answered, and the commands behind them run once all are out.
    */
-  private readonly putReplies: Array<Job<unknown> | string | undefined> = [];
-  private putHead = 0;
-  private readonly waits: Array<StoreWait | undefined> = [];
-  private waitHead = 0;
-  private putsInFlight = 0;
+  private readonly puts = new PendingPuts(() => this.answerPuts());
   private waitTimeout: TimerHandle | undefined = undefined;
   private soonTimer: TimerHandle | undefined = undefined;
   private isWaiting = false;
@@ -90,6 +72,8 @@ export class Session implements WaitingReserver {
   private worker = false;
   /** Clock time of the last command finished (for the idle timeout). */
   lastActive: number;
+  private readonly replyBound = (text: string): void => void this.reply(text);
+  private readonly putRefusedBound = (error: unknown): string => this.putRefused(error);
   private readonly resumeBound = (): void => {
     this.busy = false;
     this.lastActive = this.hub.clock.now();
@@ -112,7 +96,7 @@ export class Session implements WaitingReserver {
 
   /** Whether the connection is quiet: nothing running, queued, awaited, or held. */
   get isIdle(): boolean {
-    return !this.busy && this.putsInFlight === 0 && !this.isWaiting && this.backlog === 0 && this.heldJobs() === 0;
+    return !this.busy && this.puts.count === 0 && !this.isWaiting && this.backlog === 0 && this.heldJobs() === 0;
   }
 
   /** Whether it waits in reserve. */
@@ -171,7 +155,7 @@ export class Session implements WaitingReserver {
     while (!this.busy && !this.isWaiting && !this.paused && !this.closed && this.head < this.inbox.length) {
       const command = this.inbox[this.head] as Command;
       // Anything else waits until the puts before it are answered (answerPuts runs it).
-      if (this.putsInFlight > 0 && (command.name !== 'put' || this.putsInFlight >= MAX_PUTS_IN_FLIGHT)) break;
+      if (this.puts.count > 0 && (command.name !== 'put' || this.puts.count >= MAX_PUTS_IN_FLIGHT)) break;
       this.inbox[this.head++] = undefined;
       let result: Promise<void> | undefined;
       try {
@@ -202,7 +186,7 @@ export class Session implements WaitingReserver {
       this.inbox = this.inbox.slice(this.head);
       this.head = 0;
     }
-    if (this.closed || this.busy || this.putsInFlight > 0) return;
+    if (this.closed || this.busy || this.puts.count > 0) return;
     if (this.ended && !this.isWaiting && this.backlog === 0) this.transport.end();
     else this.transport.answered?.();
   }
@@ -211,77 +195,26 @@ export class Session implements WaitingReserver {
   private startPut(pri: number, delay: number, ttr: number, body: Uint8Array): void {
     const answer = this.put(pri, delay, ttr, body);
     if (answer === undefined) return;
-    if (this.putsInFlight === 0) {
+    if (this.puts.count === 0) {
       this.reply(answer);
       this.lastActive = this.hub.clock.now();
       return;
     }
     // Refused at once, behind puts still waiting for the store: it waits its turn.
-    this.putReplies.push(answer);
-    this.putsInFlight++;
-    (this.waits[this.waits.length - 1] as StoreWait).count++;
-  }
-
-  /** A put whose job the store has not acknowledged yet: answered once it has, in order. */
-  private awaitStored(queue: Queue<unknown>, job: Job<unknown>, stored: Promise<void>): void {
-    this.putReplies.push(job);
-    this.putsInFlight++;
-    const last = this.waits[this.waits.length - 1];
-    if (last !== undefined && last.stored === stored) {
-      last.count++;
-      return;
-    }
-    const wait: StoreWait = { stored, queue, count: 1, settled: false, failed: false, error: undefined };
-    this.waits.push(wait);
-    stored.then(
-      () => {
-        wait.settled = true;
-        this.answerPuts();
-      },
-      (error: unknown) => {
-        wait.settled = true;
-        wait.failed = true;
-        wait.error = error;
-        this.answerPuts();
-      },
-    );
+    this.puts.queueReply(answer);
   }
 
   /** Answers the waiting puts, oldest first, as far as the store has answered. */
   private answerPuts(): void {
-    const replies = this.putReplies;
-    const waits = this.waits;
-    let wrote = false;
-    while (this.waitHead < waits.length) {
-      const wait = waits[this.waitHead] as StoreWait;
-      if (!wait.settled) break;
-      waits[this.waitHead++] = undefined;
-      for (let i = 0; i < wait.count; i++) {
-        const entry = replies[this.putHead] as Job<unknown> | string;
-        replies[this.putHead++] = undefined;
-        let text: string;
-        if (typeof entry === 'string') text = entry;
-        // Even on a closed connection: a job never stored must leave the queue.
-        else if (wait.failed) text = this.putRefused(wait.queue.unstored(entry, wait.error));
-        else text = `${Reply.Inserted} ${entry.id}`;
-        if (!this.closed) this.reply(text);
-      }
-      this.putsInFlight -= wait.count;
-      wrote = true;
-    }
-    if (!wrote) return;
-    if (this.waitHead === waits.length) {
-      waits.length = 0;
-      this.waitHead = 0;
-      replies.length = 0;
-      this.putHead = 0;
-    }
+    // Even on a closed connection: a job never stored must leave its queue.
+    const answered = this.puts.answer(this.closed ? ignoreReply : this.replyBound, this.putRefusedBound);
+    if (!answered) return;
     this.lastActive = this.hub.clock.now();
     if (this.closed) return;
     // Commands held back behind the puts may run now (or the connection end).
     if (!this.busy) this.run();
     // Still waiting (for more puts, or a command run now): what is answered goes out meanwhile.
-    if (this.busy || this.putsInFlight > 0) this.transport.answered?.();
+    if (this.busy || this.puts.count > 0) this.transport.answered?.();
   }
 
   // Returns undefined so that `return this.reply(...)` reads as "answered, nothing pending".
@@ -444,7 +377,7 @@ export class Session implements WaitingReserver {
 
   /**
    * The reply to a put when it is known now: refused, or taken by a queue with nothing to
-   * wait for. `undefined`: it waits for the store (see awaitStored).
+   * wait for. `undefined`: it waits for the store (see PendingPuts).
    */
   private put(pri: number, delay: number, ttr: number, body: Uint8Array): string | undefined {
     const hub = this.hub;
@@ -468,7 +401,7 @@ export class Session implements WaitingReserver {
       // No promise per put: a job the store has is answered with the others it wrote together.
       const { job, stored } = queue.pushUnwatched(data, options);
       if (stored === undefined) return `${Reply.Inserted} ${job.id}`;
-      this.awaitStored(queue, job, stored);
+      this.puts.awaitStored(queue, job, stored);
       return undefined;
     } catch (error) {
       return this.putRefused(error);
