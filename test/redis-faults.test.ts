@@ -6,31 +6,20 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openRedisQueue, RedisConnectionError, type RedisQueue } from '../src/redis/index.js';
-import { requireRedis, startRedis, until, type RunningRedis } from './helpers/redis.js';
+import { requireRedis, startRedis, until } from './helpers/redis.js';
+import { sharedRedis } from './helpers/redis-suite.js';
 import { Relay } from './helpers/relay.js';
 
 const CLOSE_EXIT = new URL('./fixtures/redis/close-exit.ts', import.meta.url).pathname;
 
 describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis when the connection drops', () => {
-  let server: RunningRedis;
-  let admin: ReturnType<typeof createClient>;
+  const redis = sharedRedis();
   const relays: Relay[] = [];
   const queues: RedisQueue<{ n: number }>[] = [];
   const warnings: Error[] = [];
   const onWarning = (warning: Error): void => void warnings.push(warning);
-
-  beforeAll(async () => {
-    server = await startRedis();
-    admin = createClient({ url: server.url });
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin?.close();
-    await server?.stop();
-  });
   afterEach(async () => {
     await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
     await Promise.all(relays.splice(0).map((relay) => relay.close()));
@@ -40,7 +29,7 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
 
   async function throughRelay(name: string, options: { concurrency?: number } = {}): Promise<{ q: RedisQueue<{ n: number }>; relay: Relay; drops: Error[] }> {
     process.on('warning', onWarning);
-    const relay = await new Relay(server.port).listen();
+    const relay = await new Relay(redis.server.port).listen();
     relays.push(relay);
     const q = await openRedisQueue<{ n: number }>({ url: `redis://127.0.0.1:${relay.port}`, name, ...options });
     queues.push(q);
@@ -50,7 +39,7 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
   }
 
   async function direct(name: string, jobs: { ttr?: number; attempts?: number } = {}): Promise<RedisQueue<{ n: number }>> {
-    const q = await openRedisQueue<{ n: number }>({ url: server.url, name, ttr: jobs.ttr, retry: { attempts: jobs.attempts } });
+    const q = await openRedisQueue<{ n: number }>({ url: redis.server.url, name, ttr: jobs.ttr, retry: { attempts: jobs.attempts } });
     queues.push(q);
     return q;
   }
@@ -59,7 +48,7 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
     const { q, relay } = await throughRelay('drop-add');
     await q.add({ n: 0 });
     // Writes wait on the server: the add is sent and unanswered when the connection dies.
-    await admin.sendCommand(['CLIENT', 'PAUSE', '3000', 'WRITE']);
+    await redis.admin.sendCommand(['CLIENT', 'PAUSE', '3000', 'WRITE']);
     const inFlight = q.add({ n: 1 });
     const bulk = q.addBulk([{ data: { n: 2 } }, { data: { n: 3 } }]);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -68,7 +57,7 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
     expect(error).toBeInstanceOf(RedisConnectionError);
     expect((error as Error).message).toMatch(/not resent and may or may not have run/);
     await expect(bulk).rejects.toBeInstanceOf(RedisConnectionError);
-    await admin.sendCommand(['CLIENT', 'UNPAUSE']);
+    await redis.admin.sendCommand(['CLIENT', 'UNPAUSE']);
     // The client reconnects; a new add works, and nothing was sent twice.
     const after = await q.add({ n: 4 });
     expect(after.id).toBe(2);
@@ -130,7 +119,7 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
     const other = await direct('close-in-flight');
     await other.add({ n: 1 });
     // The take waits on the server, so close() comes while it is on the wire.
-    await admin.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE']);
+    await redis.admin.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE']);
     const controller = new AbortController();
     const reserved = q.reserve({ signal: controller.signal });
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -146,7 +135,7 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
 
   for (const scenario of ['server-up', 'server-gone'] as const) {
     it(`close() lets the process exit with pending work (${scenario})`, async () => {
-      const target = scenario === 'server-gone' ? await startRedis() : server;
+      const target = scenario === 'server-gone' ? await startRedis() : redis.server;
       const child = spawn(process.execPath, ['--import', 'tsx', CLOSE_EXIT, target.url, scenario], { stdio: ['pipe', 'pipe', 'inherit'] });
       const lines = createInterface({ input: child.stdout! });
       const seen: string[] = [];

@@ -5,10 +5,10 @@
  * they go back to the queue (uncounted) at close and at pause, a prefetched job whose lease
  * was lost is never run on it, and slow handlers prefetch nothing.
  */
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openRedisQueue, type RedisJob, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
-import { requireRedis, startRedis, until, type RunningRedis } from './helpers/redis.js';
+import { requireRedis, until } from './helpers/redis.js';
+import { sharedRedis } from './helpers/redis-suite.js';
 
 interface Payload {
   n: number;
@@ -24,19 +24,8 @@ function gate(): { opened: Promise<void>; open(): void } {
 }
 
 describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis prefetch', () => {
-  let server: RunningRedis;
-  let admin: ReturnType<typeof createClient>;
+  const redis = sharedRedis();
   const queues: RedisQueue<Payload>[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    admin = createClient({ url: server.url });
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin?.close();
-    await server?.stop();
-  });
   afterEach(async () => {
     await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
   });
@@ -44,8 +33,8 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
   /** A consumer and an observer on one fresh queue. */
   async function pair(options: Partial<RedisQueueOptions<Payload>> = {}): Promise<{ q: RedisQueue<Payload>; other: RedisQueue<Payload> }> {
     const name = `prefetch-${++names}`;
-    const q = await openRedisQueue<Payload>({ url: server.url, name, ...options });
-    const other = await openRedisQueue<Payload>({ url: server.url, name, ...options });
+    const q = await openRedisQueue<Payload>({ url: redis.server.url, name, ...options });
+    const other = await openRedisQueue<Payload>({ url: redis.server.url, name, ...options });
     queues.push(q, other);
     return { q, other };
   }
@@ -132,12 +121,12 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
     const { ids, starts, door } = await holding(q, other, 5, 3, 1);
     const [running, prefetched] = [ids[3], ids[4]];
     // Another token: as if the lease had run out and gone to another worker.
-    await admin.hSet(`docket:{${q.name}}:job:${prefetched}`, 'reserves', '99');
+    await redis.admin.hSet(`docket:{${q.name}}:job:${prefetched}`, 'reserves', '99');
     // Each renewal (every ttr / 3) covers both leases, and the first after the change finds
     // the prefetched one gone. The running job's deadline shows a renewal ran in Redis;
     // after a second one the consumer has long had the first one's answer, and the gate
     // still opens well before the prefetched job's own deadline.
-    const deadlineOf = async (): Promise<string | null> => (await admin.hGet(`docket:{${q.name}}:job:${running}`, 'deadline')) ?? null;
+    const deadlineOf = async (): Promise<string | null> => (await redis.admin.hGet(`docket:{${q.name}}:job:${running}`, 'deadline')) ?? null;
     for (let renewals = 0; renewals < 2; renewals++) {
       const before = await deadlineOf();
       await until(async () => (await deadlineOf()) !== before);

@@ -4,11 +4,11 @@
  * tag per queue, scripts surviving SCRIPT FLUSH, idle consumers that send nothing, the
  * cross-process event stream, and batches larger than one Lua command can take.
  */
-import { createClient } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseExpiredError, UnrecoverableError } from '../src/errors.js';
 import { openRedisQueue, watchRedisQueue, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
-import { requireRedis, startRedis, type RunningRedis } from './helpers/redis.js';
+import { requireRedis } from './helpers/redis.js';
+import { sharedRedis } from './helpers/redis-suite.js';
 
 interface Payload {
   n: number;
@@ -17,31 +17,20 @@ interface Payload {
 let names = 0;
 
 describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis on a real redis-server', () => {
-  let server: RunningRedis;
-  let admin: ReturnType<typeof createClient>;
+  const redis = sharedRedis();
   const queues: RedisQueue<Payload>[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    admin = createClient({ url: server.url });
-    await admin.connect();
-  });
-  afterAll(async () => {
-    await admin?.close();
-    await server?.stop();
-  });
   afterEach(async () => {
     await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
   });
 
   async function open(options: Partial<RedisQueueOptions<Payload>> = {}): Promise<RedisQueue<Payload>> {
-    const q = await openRedisQueue<Payload>({ url: server.url, name: `semantics-${++names}`, ...options });
+    const q = await openRedisQueue<Payload>({ url: redis.server.url, name: `semantics-${++names}`, ...options });
     queues.push(q);
     return q;
   }
 
   async function keysOf(q: RedisQueue<Payload>): Promise<string[]> {
-    return (await admin.keys(`docket:{${q.name}}:*`)).sort();
+    return (await redis.admin.keys(`docket:{${q.name}}:*`)).sort();
   }
 
   it('a dedupe id still in the queue returns the job already there, and is free again once it is gone', async () => {
@@ -146,7 +135,7 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     const done = await kept.completed();
     expect(done).toHaveLength(5);
     expect(JSON.parse(done[0]!.result!)).toEqual({ doubled: 2 * done[0]!.data.n });
-    expect(await admin.xLen(`docket:{${kept.name}}:events`)).toBeLessThanOrEqual(10_000);
+    expect(await redis.admin.xLen(`docket:{${kept.name}}:events`)).toBeLessThanOrEqual(10_000);
   });
 
   it('every key of a queue carries its hash tag (one Redis Cluster slot)', async () => {
@@ -159,7 +148,7 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     await (await q.reserve({ timeout: 5000 }))!.ack();
     const keys = await keysOf(q);
     expect(keys.length).toBeGreaterThanOrEqual(7);
-    const all = await admin.keys('*');
+    const all = await redis.admin.keys('*');
     const ofQueue = all.filter((key) => key.includes(`{${q.name}}`));
     expect(ofQueue.sort()).toEqual(keys);
     expect(ofQueue.every((key) => key.startsWith(`docket:{${q.name}}:`))).toBe(true);
@@ -168,10 +157,10 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
   it('keeps working after the server forgets its scripts (SCRIPT FLUSH: restart, failover)', async () => {
     const q = await open();
     await q.add({ n: 1 });
-    await admin.scriptFlush();
+    await redis.admin.scriptFlush();
     await q.add({ n: 2 });
     const job = await q.reserve({ timeout: 5000 });
-    await admin.scriptFlush();
+    await redis.admin.scriptFlush();
     await job!.ack();
     expect((await q.stats()).ready).toBe(1);
   });
@@ -184,9 +173,9 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     await q.onIdle();
     // Let the consumer settle into its blocking wait, then count what the server gets.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const before = await admin.info('commandstats');
+    const before = await redis.admin.info('commandstats');
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const after = await admin.info('commandstats');
+    const after = await redis.admin.info('commandstats');
     const calls = (info: string): number =>
       info
         .split('\n')
@@ -200,7 +189,7 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
 
   it('other processes see every event through the capped stream', async () => {
     const q = await open({ retry: { attempts: 1 } });
-    const events = await watchRedisQueue({ url: server.url, name: q.name });
+    const events = await watchRedisQueue({ url: redis.server.url, name: q.name });
     const log: string[] = [];
     for (const name of ['added', 'active', 'completed', 'failed', 'dead'] as const) events.on(name, (event: { id: number }) => log.push(`${name}:${event.id}`));
     const done = new Promise<void>((resolve) => events.on('dead', () => resolve()));
@@ -216,7 +205,7 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
   });
 
   async function scriptCalls(): Promise<number> {
-    const info = await admin.info('commandstats');
+    const info = await redis.admin.info('commandstats');
     return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(info)?.[1] ?? 0);
   }
 
