@@ -91,9 +91,7 @@ export class Dispatch<T> {
 
   /** Leases the next ready job for a pull consumer now, or returns `undefined`. */
   takeNow(ttr: number | undefined): ReservedJob<T> | undefined {
-    const now = this.clock.now();
-    const job = this.takeReady(now);
-    return job === undefined ? undefined : this.attempts.lease(job, false, ttr, now);
+    return this.pullLease(ttr, this.clock.now());
   }
 
   /** The handler's own `close()`, if it has one (a thread pool). */
@@ -108,11 +106,12 @@ export class Dispatch<T> {
   }
 
   /** Leases the next ready job to a waiting `reserve()`, for the ttr it asked for. */
-  private readonly takeLease = (ttr: number | undefined): ReservedJob<T> | undefined => {
-    const now = this.dispatchNow();
+  private readonly takeLease = (ttr: number | undefined): ReservedJob<T> | undefined => this.pullLease(ttr, this.dispatchNow());
+
+  private pullLease(ttr: number | undefined, now: number): ReservedJob<T> | undefined {
     const job = this.takeReady(now);
     return job === undefined ? undefined : this.attempts.lease(job, false, ttr, now);
-  };
+  }
 
   /** The next ready job; jobs past their `ttl` are buried as `'expired'` on the way. */
   private takeReady(now: number): JobRecord<T> | undefined {
