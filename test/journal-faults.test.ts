@@ -2,15 +2,8 @@ import { constants, copyFileSync, readdirSync, readFileSync, readlinkSync, realp
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreFailedError } from '../src/errors.js';
-import {
-  FaultyFileSystem,
-  journalOf,
-  nodeFileSystem,
-  openQueue,
-  type JournalFileHandle,
-  type JournalFileSystem,
-  type JournalOpenOptions,
-} from '../src/journal/index.js';
+import { FaultyFileSystem, journalOf, nodeFileSystem, openQueue } from '../src/journal/index.js';
+import { HeldFileSystem } from './helpers/held-fs.js';
 import { useJournalDir } from './helpers/journal.js';
 import type { Queue } from '../src/queue.js';
 
@@ -20,58 +13,6 @@ let file: string;
 beforeEach(() => ({ dir, file } = journal));
 
 const start = journal.start;
-
-/**
- * A file system whose durable step waits until the test lets it through: `'datasync'` opens
- * files without O_DSYNC (the write + fdatasync path) and holds each fdatasync; `'write'`
- * opens them as asked (O_DSYNC under 'always') and holds each write.
- */
-class GatedFileSystem implements JournalFileSystem {
-  gated = false;
-  private waiting: Array<() => void> = [];
-  writes = 0;
-  syncs = 0;
-  durable: boolean[] = [];
-  readFile = nodeFileSystem.readFile;
-  rename = nodeFileSystem.rename;
-  syncDirectory = nodeFileSystem.syncDirectory;
-  copyFile = nodeFileSystem.copyFile;
-  unlink = nodeFileSystem.unlink;
-  lock = nodeFileSystem.lock;
-
-  constructor(private readonly step: 'datasync' | 'write' = 'datasync') {}
-
-  async open(path: string, mode: 'existing' | 'create', options?: JournalOpenOptions): Promise<JournalFileHandle> {
-    const holdWrites = this.step === 'write';
-    const handle = await nodeFileSystem.open(path, mode, holdWrites ? options : undefined);
-    this.durable.push(handle.writesAreDurable === true);
-    return {
-      ...(holdWrites ? { writesAreDurable: handle.writesAreDurable } : {}),
-      write: async (chunks, position) => {
-        this.writes++;
-        if (holdWrites) await this.gate();
-        return handle.write(chunks, position);
-      },
-      truncate: (length) => handle.truncate(length),
-      close: () => handle.close(),
-      datasync: async () => {
-        this.syncs++;
-        if (!holdWrites) await this.gate();
-        return handle.datasync();
-      },
-    };
-  }
-  private async gate(): Promise<void> {
-    if (this.gated) await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  get pending(): number {
-    return this.waiting.length;
-  }
-  release(): void {
-    this.gated = false;
-    for (const go of this.waiting.splice(0)) go();
-  }
-}
 
 /** The open(2) flags of this process's descriptors on `path`, from /proc (Linux only). */
 function openFlags(path: string): number[] {
@@ -110,16 +51,16 @@ function settled(promise: Promise<unknown>): { done: boolean } {
 }
 
 /**
- * Adds one job, holds the store's durable step (`fs` gated) while 50 more producers add,
+ * Adds one job, holds the store's durable step (`fs` holding) while 50 more producers add,
  * checks that none of them resolved meanwhile, then lets everything through.
  */
-async function addWhileGated(q: Queue<number>, fs: { gated: boolean; readonly pending: number; release(): void }): Promise<void> {
-  fs.gated = true;
+async function addWhileGated(q: Queue<number>, fs: HeldFileSystem): Promise<void> {
+  fs.holding = true;
   const first = q.add(0);
   const firstState = settled(first);
   let rest: Array<Promise<unknown>> = [];
   try {
-    await until(() => fs.pending === 1);
+    await until(() => fs.waiting === 1);
     rest = Array.from({ length: 50 }, (_, i) => q.add(i + 1));
     const restStates = rest.map(settled);
     // Nothing to wait for but time: no add may resolve while the durable step is held.
@@ -127,14 +68,14 @@ async function addWhileGated(q: Queue<number>, fs: { gated: boolean; readonly pe
     expect(firstState.done).toBe(false);
     expect(restStates.some((state) => state.done)).toBe(false);
   } finally {
-    fs.release();
+    fs.releaseAll();
   }
   await Promise.all([first, ...rest]);
 }
 
 describe('sync always', () => {
   it('resolves add only after the fdatasync of its record, and concurrent adds share one fdatasync', async () => {
-    const fs = new GatedFileSystem();
+    const fs = new HeldFileSystem();
     const q = await start<number>({ sync: 'always', fileSystem: fs });
     const before = fs.syncs;
     await addWhileGated(q, fs);
@@ -146,7 +87,7 @@ describe('sync always', () => {
 
 describe('sync always with O_DSYNC', () => {
   it('opens the journal O_DSYNC and resolves add only after the write of its record returns, with no fdatasync', async () => {
-    const fs = new GatedFileSystem('write');
+    const fs = new HeldFileSystem('write');
     const q = await start<number>({ sync: 'always', fileSystem: fs });
     expect(fs.durable.at(-1)).toBe(true);
     // On Linux (as in CI) /proc must show the journal's descriptor, carrying O_DSYNC;
@@ -166,14 +107,14 @@ describe('sync always with O_DSYNC', () => {
   });
 
   it('sync never and interval do not open the journal O_DSYNC', async () => {
-    const fs = new GatedFileSystem('write');
+    const fs = new HeldFileSystem('write');
     await journalOf(await start<number>({ sync: 'never', fileSystem: fs }))!.close();
     await journalOf(await start<number>({ sync: 'interval', fileSystem: fs }))!.close();
     expect(fs.durable.slice(-2)).toEqual([false, false]);
   });
 
   it('reopens the compacted file O_DSYNC, so appends after a compaction still skip fdatasync', async () => {
-    const fs = new GatedFileSystem('write');
+    const fs = new HeldFileSystem('write');
     const q = await start<string>({ sync: 'always', fileSystem: fs, compactionSlack: Infinity });
     const jobs = await Promise.all(Array.from({ length: 20 }, (_, i) => q.add(`job ${i}`)));
     for (const job of jobs.slice(0, 15)) q.remove(job.id);
@@ -244,16 +185,16 @@ describe('preallocation under sync always', () => {
 
 describe('sync interval and never', () => {
   it('interval: add resolves after the write, and fdatasync follows within the interval', async () => {
-    const fs = new GatedFileSystem();
+    const fs = new HeldFileSystem();
     const q = await start<number>({ sync: 'interval', interval: 10, fileSystem: fs });
     const before = fs.syncs;
-    fs.gated = true;
+    fs.holding = true;
     try {
       // Resolves although every fdatasync is held back: it waited for the write only.
       await Promise.all([q.add(1), q.add(2)]);
       await until(() => fs.syncs > before);
     } finally {
-      fs.release();
+      fs.releaseAll();
     }
     const syncs = fs.syncs;
     // Nothing new written: no more fdatasync calls.
@@ -262,7 +203,7 @@ describe('sync interval and never', () => {
   });
 
   it('never: no fdatasync until close, which syncs once', async () => {
-    const fs = new GatedFileSystem();
+    const fs = new HeldFileSystem();
     const q = await start<number>({ sync: 'never', fileSystem: fs });
     const before = fs.syncs;
     await Promise.all(Array.from({ length: 20 }, (_, i) => q.add(i)));

@@ -8,67 +8,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawCodec, type Codec } from '../src/codec.js';
 import { StoreFailedError } from '../src/errors.js';
-import { journalOf, nodeFileSystem, type JournalFileHandle, type JournalFileSystem } from '../src/journal/index.js';
+import { journalOf } from '../src/journal/index.js';
 import type { Queue } from '../src/queue.js';
 import { serve, type SocketServer } from '../src/socket/index.js';
 import { flush, trackUnhandledRejections } from './helpers/flush.js';
 import { useJournalDir } from './helpers/journal.js';
+import { HeldFileSystem } from './helpers/held-fs.js';
 import { RawConnection } from './helpers/raw-connection.js';
 
 const journal = useJournalDir('docket-put-order-');
 
-/**
- * node:fs without O_DSYNC (so `sync: 'always'` writes, then fdatasyncs), where every
- * fdatasync made while `holding` waits until the test lets it through or fails it.
- */
-class HeldSyncFileSystem implements JournalFileSystem {
-  holding = false;
-  private held: Array<{ go(): void; fail(error: Error): void }> = [];
-  readFile = nodeFileSystem.readFile;
-  rename = nodeFileSystem.rename;
-  syncDirectory = nodeFileSystem.syncDirectory;
-  copyFile = nodeFileSystem.copyFile;
-  unlink = nodeFileSystem.unlink;
-  lock = nodeFileSystem.lock;
-
-  async open(path: string, mode: 'existing' | 'create'): Promise<JournalFileHandle> {
-    const handle = await nodeFileSystem.open(path, mode);
-    return {
-      write: (chunks, position) => handle.write(chunks, position),
-      truncate: (length) => handle.truncate(length),
-      close: () => handle.close(),
-      datasync: async () => {
-        if (this.holding) await new Promise<void>((go, fail) => this.held.push({ go, fail }));
-        return handle.datasync();
-      },
-    };
-  }
-
-  /** fdatasync calls waiting now. */
-  get waiting(): number {
-    return this.held.length;
-  }
-
-  /** Lets the oldest held fdatasync run. */
-  releaseOne(): void {
-    this.held.shift()?.go();
-  }
-
-  /** Stops holding and lets every held fdatasync run (cleanup). */
-  releaseAll(): void {
-    this.holding = false;
-    for (const call of this.held.splice(0)) call.go();
-  }
-
-  /** Fails the oldest held fdatasync. */
-  failOne(): void {
-    this.held.shift()?.fail(Object.assign(new Error('injected fdatasync failure'), { code: 'EIO' }));
-  }
-}
-
 const servers: SocketServer[] = [];
 const connections: RawConnection[] = [];
-const fileSystems: HeldSyncFileSystem[] = [];
+const fileSystems: HeldFileSystem[] = [];
 afterEach(async () => {
   for (const fs of fileSystems.splice(0)) fs.releaseAll();
   for (const connection of connections.splice(0)) connection.socket.destroy();
@@ -76,7 +28,7 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const fs = new HeldSyncFileSystem();
+  const fs = new HeldFileSystem();
   fileSystems.push(fs);
   const queue = (await journal.start<Uint8Array>({ sync: 'always', fileSystem: fs, codec: rawCodec })) as Queue<unknown>;
   const errors: unknown[] = [];
