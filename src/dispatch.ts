@@ -1,6 +1,6 @@
 import type { Attempts } from './attempts.js';
 import type { Clock } from './clock.js';
-import { type ClosableHandler, type Handler, HandlerSlots } from './handler-slots.js';
+import { type Handler, HandlerSlots } from './handler-slots.js';
 import type { JobRecord } from './job.js';
 import type { JobTable } from './job-table.js';
 import type { ReserveWaiters } from './reserve-waiters.js';
@@ -92,12 +92,6 @@ export class Dispatch<T> {
   /** Leases the next ready job for a pull consumer now, or returns `undefined`. */
   takeNow(ttr: number | undefined): ReservedJob<T> | undefined {
     return this.pullLease(ttr, this.clock.now());
-  }
-
-  /** The handler's own `close()`, if it has one (a thread pool). */
-  async closeHandler(): Promise<void> {
-    const handler = this.handler as Partial<ClosableHandler<T>> | undefined;
-    if (handler !== undefined && typeof handler.close === 'function') await handler.close();
   }
 
   /** The clock, read once per `wake`: every job one dispatch hands out starts at the same time. */

@@ -19,6 +19,7 @@ import { QueueCounters, type QueueStats } from './queue-stats.js';
 import { ReserveWaiters } from './reserve-waiters.js';
 import type { Handler } from './handler-slots.js';
 import { Dispatch } from './dispatch.js';
+import { closeHandler } from './handler-close.js';
 import { Attempts } from './attempts.js';
 import { type ScheduleInfo, type ScheduleOptions, Schedules } from './schedules.js';
 import { type CronRuleFactory, SCHEDULE_KEY_PREFIX, type ScheduleRule } from './schedule-slots.js';
@@ -781,7 +782,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     }
     this.table.stopTimers();
     this.afterChange();
-    await this.dispatch.closeHandler();
+    await closeHandler(this.dispatch.handler);
     await this.opts.store?.close();
   }
 }
