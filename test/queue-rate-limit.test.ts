@@ -1,22 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { InvalidOptionError, RateLimitError } from '../src/errors.js';
 import type { QueueOptions } from '../src/options.js';
 import { Queue } from '../src/queue.js';
 import { StartWindow } from '../src/rate-limiter.js';
 import { flush } from './helpers/flush.js';
+import { closingQueues } from './helpers/queues.js';
 import { groupEntriesOf } from './helpers/groups.js';
 
-const queues: Queue<string>[] = [];
-afterEach(async () => {
-  for (const q of queues.splice(0)) await q.close({ timeout: 0 });
-});
+const newQueue = closingQueues();
 
 function makeQueue(options: QueueOptions<string> = {}): { q: Queue<string>; clock: ManualClock } {
   const clock = new ManualClock(0);
-  const q = new Queue<string>({ clock, ...options });
-  queues.push(q);
-  return { q, clock };
+  return { q: newQueue<string>({ clock, ...options }), clock };
 }
 
 /** Starts of a push consumer, as [time, data], with every job acked at once. */
