@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseExpiredError, UnrecoverableError } from '../src/errors.js';
 import { openRedisQueue, watchRedisQueue, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
-import { requireRedis } from './helpers/redis.js';
+import { requireRedis, until } from './helpers/redis.js';
 import { sharedRedis } from './helpers/redis-suite.js';
 
 interface Payload {
@@ -202,6 +202,33 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     await done;
     await events.close();
     expect(log).toEqual([`added:${a.id}`, `active:${a.id}`, `completed:${a.id}`, `added:${b.id}`, `active:${b.id}`, `failed:${b.id}`, `dead:${b.id}`]);
+  });
+
+  it('a job that completes while another process has the queue paused still shows as completed in the stream', async () => {
+    const q = await open();
+    const events = await watchRedisQueue({ url: redis.server.url, name: q.name });
+    const completed: number[] = [];
+    events.on('completed', (event: { id: number }) => completed.push(event.id));
+    let finish: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      q.process(
+        () =>
+          new Promise<void>((done) => {
+            finish = done;
+            resolve();
+          }),
+      );
+    });
+    const job = await q.add({ n: 1 });
+    await running;
+    const paused = await openRedisQueue<Payload>({ url: redis.server.url, name: q.name });
+    queues.push(paused);
+    await paused.pause();
+    finish();
+    await until(async () => (await paused.stats()).completed === 1);
+    await until(() => completed.length === 1);
+    await events.close();
+    expect(completed).toEqual([job.id]);
   });
 
   async function scriptCalls(): Promise<number> {

@@ -117,6 +117,9 @@ export class RedisChannel {
    */
   blocking(key: string, args: Argument[], what: string): { id: Promise<unknown>; reply: Promise<unknown> } {
     const id = this.command(key, ['CLIENT', 'ID'], what);
+    // A dropped connection rejects both; the reply reports it, and the id (awaited only by
+    // a close) must not become an unhandled rejection.
+    id.catch(() => undefined);
     return { id, reply: this.command(key, args, what) };
   }
 

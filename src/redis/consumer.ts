@@ -344,9 +344,6 @@ export class Consumer<T> {
       if (this.closing) return;
       const { id, reply } = channel.blocking(key, ['BLPOP', key, wait < 0 ? '0' : (wait / 1000).toFixed(3)], 'wait for jobs');
       this.waiting = id;
-      // A dropped connection rejects both; the wait's reply reports it, and the id (awaited
-      // only by a close) must not become an unhandled rejection.
-      id.catch(() => undefined);
       const token = await reply;
       // A token this loop no longer needs (demand went away) is passed on to another consumer.
       if (token !== null && this.demand() === 0) {

@@ -86,6 +86,8 @@ for _, m in ipairs(expired) do
 end
 
 if redis.call('HEXISTS', K_META, 'paused') == 1 then
+  -- The acks above happened, paused or not: their events go out with them.
+  emit_many('completed', completed)
   redis.call('DEL', K_WAKE)
   out[2] = 1
   out[3] = next_wait()
