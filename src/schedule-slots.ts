@@ -60,7 +60,8 @@ export function resumedSlot(rule: ScheduleRule, lastStarted: number, now: number
 
 /**
  * Scheduled jobs carry their schedule as their dedupe key: the prefix, then a JSON array
- * of the schedule id, the slot and the rule. Keys starting so are reserved for schedules.
+ * of the schedule id, the slot, the rule and, once a job of the schedule has started, the
+ * latest slot that started. Keys starting so are reserved for schedules.
  */
 export const SCHEDULE_KEY_PREFIX = 'docket:schedule:';
 
@@ -69,10 +70,19 @@ export interface ScheduleLink {
   id: string;
   slot: number;
   rule: RuleSpec;
+  /**
+   * The latest slot of the schedule whose job had started when this job was created
+   * (`-Infinity`: none). The started job may be gone by a restart (acked, deleted), and a
+   * new rule must still resume after it.
+   */
+  lastStarted: number;
 }
 
 export function scheduleKey(link: ScheduleLink): string {
-  return SCHEDULE_KEY_PREFIX + JSON.stringify([link.id, link.slot, link.rule]);
+  const fields: unknown[] = [link.id, link.slot, link.rule];
+  // JSON has no -Infinity: a schedule with no slot started keeps the three-field key.
+  if (link.lastStarted > -Infinity) fields.push(link.lastStarted);
+  return SCHEDULE_KEY_PREFIX + JSON.stringify(fields);
 }
 
 /** The link a dedupe key carries, or `undefined` for an ordinary key (or a damaged one). */
@@ -84,10 +94,10 @@ export function parseScheduleKey(key: string | undefined): ScheduleLink | undefi
   } catch {
     return undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 3) return undefined;
-  const [id, slot, rule] = parsed as [unknown, unknown, unknown];
-  if (typeof id !== 'string' || typeof slot !== 'number' || !isRuleSpec(rule)) return undefined;
-  return { id, slot, rule };
+  if (!Array.isArray(parsed) || (parsed.length !== 3 && parsed.length !== 4)) return undefined;
+  const [id, slot, rule, lastStarted = -Infinity] = parsed as [unknown, unknown, unknown, unknown];
+  if (typeof id !== 'string' || typeof slot !== 'number' || !isRuleSpec(rule) || typeof lastStarted !== 'number') return undefined;
+  return { id, slot, rule, lastStarted };
 }
 
 function isRuleSpec(value: unknown): value is RuleSpec {

@@ -95,9 +95,9 @@ function info<T>(entry: Entry<T>): ScheduleInfo<T> {
 
 /**
  * A queue's schedules: each keeps exactly one pending (created, not started) job, whose
- * dedupe key names the schedule, its slot and its rule. That key is the whole durable
- * state: a journal that keeps the jobs keeps the schedules, and a restart rebuilds them
- * from the restored jobs ({@link Schedules.recover}).
+ * dedupe key names the schedule, its slot, its rule and the latest slot started. That key
+ * is the whole durable state: a journal that keeps the jobs keeps the schedules, and a
+ * restart rebuilds them from the restored jobs ({@link Schedules.recover}).
  * @internal
  */
 export class Schedules<T> {
@@ -221,6 +221,8 @@ export class Schedules<T> {
       };
       this.entries.set(entry.id, entry);
       for (const { job, link } of group) {
+        // A started job acked before the crash left no job behind, only this mark in its successors.
+        entry.lastStarted = Math.max(entry.lastStarted, link.lastStarted);
         if (job.processedOn !== undefined) {
           entry.started.push(job);
           entry.lastStarted = Math.max(entry.lastStarted, link.slot);
@@ -275,7 +277,7 @@ export class Schedules<T> {
   }
 
   private createPending(entry: Entry<T>, slot: number): void | Promise<void> {
-    const key = scheduleKey({ id: entry.id, slot, rule: entry.rule.spec });
+    const key = scheduleKey({ id: entry.id, slot, rule: entry.rule.spec, lastStarted: entry.lastStarted });
     const job = this.host.create(entry.data, entry.options, key, slot);
     const previous = { pending: entry.pending, slot: entry.slot };
     // Known as pending before it is placed: a job due now may start inside `place`.

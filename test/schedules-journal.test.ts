@@ -126,6 +126,33 @@ describe('schedules in a journal', () => {
     expect(pending(third, 's')).toEqual([[T + 2 * MINUTE, 'x']]);
   });
 
+  it('a job kicked early and acked, then two restarts and two rule changes: no new rule lands at or before the slot that ran', async () => {
+    // 12:00:30: the 12:01 job is kicked, runs and is acked; its successor waits for 12:02.
+    const clock = new ManualClock(T + 30_000);
+    const first = await dir.start<string>({ clock });
+    const created = await first.schedule('s', { every: MINUTE }, 'x');
+    const ran: Array<number | undefined> = [];
+    first.process((job) => {
+      ran.push(parseScheduleKey(job.job.dedupeId)?.slot);
+    });
+    first.kickJob(created.job?.id as number);
+    await flush();
+    expect(ran).toEqual([T + MINUTE]);
+    expect(pending(first, 's')).toEqual([[T + 2 * MINUTE, 'x']]);
+    expect(jobsOf(first, 's')).toHaveLength(1); // the kicked job is gone: only its key knew it ran
+    await dir.crash(first);
+
+    // Restart 1 at 12:00:50, then every 20 s: 12:01:00 already ran, so the next slot is 12:01:20.
+    const second = await dir.start<string>({ clock: new ManualClock(T + 50_000) });
+    expect((await second.schedule('s', { every: 20_000 }, 'x')).next).toBe(T + MINUTE + 20_000);
+    await dir.crash(second);
+
+    // Restart 2 at 12:00:55, then every 15 s: 12:01:00 still ran, so 12:01:15, not 12:01:00.
+    const third = await dir.start<string>({ clock: new ManualClock(T + 55_000) });
+    expect((await third.schedule('s', { every: 15_000 }, 'x')).next).toBe(T + MINUTE + 15_000);
+    expect(pending(third, 's')).toEqual([[T + MINUTE + 15_000, 'x']]);
+  });
+
   it('a change cut short between the new pending job and the deletion of the old: the restart keeps the new one only', async () => {
     const fileSystem = cutFileSystem();
     const first = await dir.start<string>({ clock: new ManualClock(T + 1), fileSystem });
