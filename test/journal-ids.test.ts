@@ -4,9 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { StoreFailedError } from '../src/errors.js';
 import { highestJobId, reserveIdsThrough } from '../src/job.js';
 import { ID_BLOCK } from '../src/journal/id-reservation.js';
-import { FaultyFileSystem, journalOf, openQueue } from '../src/journal/index.js';
+import { FaultyFileSystem, type JournalFileHandle, type JournalOpenOptions, journalOf, openQueue } from '../src/journal/index.js';
 import type { Queue } from '../src/queue.js';
+import { flush } from './helpers/flush.js';
 import { useJournalDir } from './helpers/journal.js';
+import { MemoryFileSystem } from './helpers/memory-fs.js';
 
 // Ids are unique across the queues of a process (the beanstalkd protocol addresses jobs by
 // id across tubes), survive restarts, and are never handed out twice.
@@ -98,6 +100,29 @@ describe('job ids', () => {
   });
 });
 
+/** A custom file system whose handles have no `writeSync`: the mark is written asynchronously. */
+class WriteOnlyFileSystem extends MemoryFileSystem {
+  override async open(file: string, mode: 'existing' | 'create', options?: JournalOpenOptions): Promise<JournalFileHandle> {
+    const { writeSync: _dropped, ...handle } = await super.open(file, mode, options);
+    return handle;
+  }
+}
+
+/** The highest id reserved, as the side file holds it (f64 little-endian, then its CRC). */
+function markOf(fs: MemoryFileSystem): number {
+  return Buffer.from(fs.bytes(`${journal.file}.ids`) as Uint8Array).readDoubleLE(0);
+}
+
+/** The next job id is past the block reserved so far: the next add moves the mark. */
+function outrunTheMark(): void {
+  reserveIdsThrough(highestJobId() + ID_BLOCK);
+}
+
+/** Holds the next write of the side file until `release()`. */
+function holdMarkWrite(fs: MemoryFileSystem): { reached: Promise<void>; release(): void } {
+  return fs.holdAt((call) => call.step === 'write' && call.file === 'q.journal.ids');
+}
+
 describe('ids reserved ahead', () => {
   // A crash that kills a job before its record is written leaves an id handed out and
   // unrecorded; test/journal-compaction-crash.test.ts checks that a restart skips it.
@@ -105,8 +130,7 @@ describe('ids reserved ahead', () => {
     const fs = new FaultyFileSystem();
     const q = await journal.start<string>({ fileSystem: fs });
     const before = await q.add('before');
-    // The next id is past the block reserved at open.
-    reserveIdsThrough(highestJobId() + ID_BLOCK);
+    outrunTheMark();
     fs.failOn('write');
     const refused = q.add('refused');
     await expect(refused).rejects.toBeInstanceOf(StoreFailedError);
@@ -117,6 +141,63 @@ describe('ids reserved ahead', () => {
     const r = await journal.start<string>();
     expect([r.peek(before.id)?.data, r.peek(after.id)?.data]).toEqual(['before', 'after']);
     expect(r.stats().total).toBe(2);
+  });
+
+  it.each([
+    ['writeSync', () => new MemoryFileSystem()],
+    ['write only', () => new WriteOnlyFileSystem()],
+  ])('comes back down to the highest id in use after close(), and ids go on from there (%s)', async (_name, makeFs) => {
+    const fs = makeFs();
+    const q = await journal.start<string>({ fileSystem: fs });
+    outrunTheMark();
+    const held = holdMarkWrite(fs);
+    const job = await q.add('last');
+    // close() while the write that moved the mark is still on its way (asynchronous without
+    // writeSync): the mark must come down after it, not be raised again by it.
+    const closing = q.close();
+    await flush();
+    held.release();
+    await closing;
+    expect(markOf(fs)).toBe(job.id);
+    const r = await journal.start<string>({ fileSystem: fs });
+    expect((await r.add('next')).id).toBe(job.id + 1);
+  });
+
+  it('a journal that failed keeps its ids reserved: the restart hands out ids above the mark', async () => {
+    const memory = new MemoryFileSystem();
+    const fs = new FaultyFileSystem(memory);
+    const q = await journal.start<string>({ fileSystem: fs });
+    await q.add('stored');
+    const mark = markOf(memory);
+    fs.failOn('write');
+    // Handed out, then its record failed: a consumer may hold its id.
+    const lost = q.add('lost');
+    await expect(lost).rejects.toBeInstanceOf(StoreFailedError);
+    await q.close();
+    expect(markOf(memory)).toBe(mark);
+    const r = await journal.start<string>({ fileSystem: memory });
+    expect((await r.add('after')).id).toBeGreaterThan(mark);
+  });
+
+  it('without writeSync the mark is written just after the job is handed out, in order, and a kill leaves the latest', async () => {
+    const fs = new WriteOnlyFileSystem();
+    const q = await journal.start<string>({ fileSystem: fs });
+    outrunTheMark();
+    const held = holdMarkWrite(fs);
+    const first = await q.add('first');
+    const started = await Promise.race([held.reached.then(() => true), flush().then(() => false)]);
+    if (!started) held.release(); // else the cleanup's close would wait on the hold
+    expect(started, 'the first move of the mark is being written').toBe(true);
+    // The second move of the mark is queued behind the first, still held, write.
+    outrunTheMark();
+    const second = await q.add('second');
+    held.release();
+    await flush();
+    expect(first.id).toBeLessThan(second.id);
+    expect(markOf(fs)).toBe(second.id + ID_BLOCK);
+    // A kill -9 now: the restart goes on above the mark, past ids that may have been handed out unwritten.
+    const r = await journal.start<string>({ fileSystem: fs.image('kill') });
+    expect((await r.add('after')).id).toBe(second.id + ID_BLOCK + 1);
   });
 });
 
