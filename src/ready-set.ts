@@ -18,14 +18,22 @@ interface OutOfOrder<J> {
   stamp: number;
 }
 
+/** The last ring id handed out; ring ids are negative, so they never equal a heap stamp. */
+let lastRingId = 0;
+
 /**
  * The jobs of one priority in id order. Ids only grow, so new jobs append to a ring in
  * O(1); the rare job that comes back with a smaller id than the ring's last (a release, a
  * kick, a due delay) goes into a small heap beside it.
+ *
+ * A job in the ring has the ring's id as its stamp: the ring keeps no stamps of its own.
+ * That is enough to tell a live entry from a stale one, because a job enters a ring at
+ * most once until the ring empties (only ids above the ring's last may enter), and a
+ * stamp names one ring of one set. Heap entries carry their stamp, since a job may leave
+ * and re-enter the heap many times.
  */
 class Bucket<J extends ReadyItem> {
   jobs: (J | undefined)[] = new Array(8);
-  stamps: number[] = new Array(8).fill(0);
   head = 0;
   tail = 0;
   lastId = 0;
@@ -33,19 +41,22 @@ class Bucket<J extends ReadyItem> {
   /** Position in the set's heap of priorities. */
   slot = -1;
   outOfOrder: Heap<OutOfOrder<J>> | undefined = undefined;
+  /** The stamp of every job whose live entry is in this ring. */
+  readonly ringId = --lastRingId;
 
   constructor(readonly priority: number) {}
 
+  /** Adds a job; its new stamp is `stamp` if it goes to the heap. */
   add(job: J, stamp: number): void {
     this.live++;
     if (job.id > this.lastId) {
       if (this.tail - this.head === this.jobs.length) this.grow();
-      const mask = this.jobs.length - 1;
-      this.jobs[this.tail & mask] = job;
-      this.stamps[this.tail & mask] = stamp;
+      this.jobs[this.tail & (this.jobs.length - 1)] = job;
+      job.stamp = this.ringId;
       this.tail++;
       this.lastId = job.id;
     } else {
+      job.stamp = stamp;
       (this.outOfOrder ??= new Heap()).push({ job, stamp }, job.id);
     }
   }
@@ -55,7 +66,7 @@ class Bucket<J extends ReadyItem> {
     const mask = this.jobs.length - 1;
     while (this.head !== this.tail) {
       const job = this.jobs[this.head & mask] as J;
-      if (job.stamp === this.stamps[this.head & mask]) break;
+      if (job.stamp === this.ringId) break;
       this.jobs[this.head & mask] = undefined;
       this.head++;
     }
@@ -96,14 +107,9 @@ class Bucket<J extends ReadyItem> {
   private grow(): void {
     const size = this.tail - this.head;
     const mask = this.jobs.length - 1;
-    const jobs: (J | undefined)[] = new Array(this.jobs.length * 2);
-    const stamps: number[] = new Array(this.jobs.length * 2);
-    for (let i = 0; i < size; i++) {
-      jobs[i] = this.jobs[(this.head + i) & mask];
-      stamps[i] = this.stamps[(this.head + i) & mask];
-    }
+    const jobs: (J | undefined)[] = new Array(size * 2);
+    for (let i = 0; i < size; i++) jobs[i] = this.jobs[(this.head + i) & mask];
     this.jobs = jobs;
-    this.stamps = stamps;
     this.head = 0;
     this.tail = size;
   }
@@ -142,9 +148,7 @@ export class ReadySet<J extends ReadyItem> {
       this.lastBucket = bucket;
     }
     if (bucket.live === 0) this.priorities.push(bucket, job.priority);
-    const stamp = this.nextStamp++;
-    job.stamp = stamp;
-    bucket.add(job, stamp);
+    bucket.add(job, this.nextStamp++);
     this.size++;
     if (job.priority < URGENT_BELOW) this.urgent++;
   }

@@ -190,4 +190,63 @@ describe('ReadySet', () => {
       { numRuns: 300 },
     );
   });
+  it('keeps two sets apart when jobs move between them (a job is only where it was last added)', () => {
+    // A group keeps fresh jobs and returned ones in two sets; a job deleted from one may be
+    // added to the other at the same priority, while its old entry is still in the first.
+    type Op = { kind: 'add'; to: number; priority: number } | { kind: 'move'; pick: number; to: number; priority: number } | { kind: 'delete'; pick: number } | { kind: 'shift'; from: number };
+    const side = fc.integer({ min: 0, max: 1 });
+    const priority = fc.integer({ min: 0, max: 2 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('add' as const), to: side, priority }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('move' as const), pick: fc.nat(), to: side, priority }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('shift' as const), from: side }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+        const sets = [new ReadySet<Item>(), new ReadySet<Item>()];
+        const inside: Item[][] = [[], []];
+        const outside: Item[] = [];
+        let nextId = 1;
+        const order = (a: Item, b: Item): number => a.priority - b.priority || a.id - b.id;
+        const take = (pick: number): [Item, number] | undefined => {
+          const all = inside[0]!.length + inside[1]!.length;
+          if (all === 0) return undefined;
+          const at = pick % all;
+          const from = at < inside[0]!.length ? 0 : 1;
+          const [i] = inside[from]!.splice(from === 0 ? at : at - inside[0]!.length, 1);
+          sets[from]!.delete(i!);
+          return [i!, from];
+        };
+        for (const o of ops) {
+          if (o.kind === 'add') {
+            const i = item(nextId++, o.priority);
+            sets[o.to]!.add(i);
+            inside[o.to]!.push(i);
+          } else if (o.kind === 'move') {
+            const taken = take(o.pick);
+            if (taken === undefined) continue;
+            taken[0].priority = o.priority;
+            sets[o.to]!.add(taken[0]);
+            inside[o.to]!.push(taken[0]);
+          } else if (o.kind === 'delete') {
+            const taken = take(o.pick);
+            if (taken !== undefined) outside.push(taken[0]);
+          } else {
+            inside[o.from]!.sort(order);
+            const expected = inside[o.from]!.shift();
+            expect(sets[o.from]!.shift()).toBe(expected);
+            if (expected !== undefined) outside.push(expected);
+          }
+          for (const s of [0, 1]) {
+            inside[s]!.sort(order);
+            expect(sets[s]!.size).toBe(inside[s]!.length);
+            expect(sets[s]!.peek()).toBe(inside[s]![0]);
+          }
+        }
+        for (const s of [0, 1]) expect(drain(sets[s]!)).toEqual(inside[s]!.map((i) => i.id));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
