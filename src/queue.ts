@@ -43,6 +43,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   private readonly opts: ResolvedQueueOptions<T>;
   private readonly jobConfig: JobConfig;
+  /** The config of the latest job that overrode the queue's settings (see `configFor`). */
+  private lastOverride: JobConfig;
   private readonly table: JobTable<T>;
   private readonly attempts: Attempts<T>;
 
@@ -77,6 +79,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       timeout: this.opts.timeout,
       ttl: Infinity,
     };
+    this.lastOverride = this.jobConfig;
     this.table = new JobTable<T>(
       this.opts.clock,
       {
@@ -638,16 +641,23 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   /** The queue's shared job settings, or a job's own when `add` overrides any. */
   private configFor(options: AddOptions): JobConfig {
     const { attempts, ttr, timeout, ttl } = options;
-    if (attempts === undefined && ttr === undefined && timeout === undefined && ttl === undefined) return this.jobConfig;
     const shared = this.jobConfig;
-    return {
+    if (attempts === undefined && ttr === undefined && timeout === undefined && ttl === undefined) return shared;
+    const maxAttempts = attempts ?? shared.maxAttempts;
+    const last = this.lastOverride;
+    // Producers that override settings mostly override them alike (a socket client sends a
+    // ttr with every put): those jobs share one config instead of one each.
+    if (last.maxAttempts === maxAttempts && last.ttr === (ttr ?? shared.ttr) && last.timeout === (timeout ?? shared.timeout) && last.ttl === (ttl ?? shared.ttl)) {
+      return last;
+    }
+    return (this.lastOverride = {
       queueName: shared.queueName,
       epoch: shared.epoch,
-      maxAttempts: attempts ?? shared.maxAttempts,
+      maxAttempts,
       ttr: ttr ?? shared.ttr,
       timeout: timeout ?? shared.timeout,
       ttl: ttl ?? shared.ttl,
-    };
+    });
   }
 
   private insert(data: T, options: AddOptions | undefined): Promise<Job<T>> {

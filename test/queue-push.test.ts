@@ -47,6 +47,26 @@ describe('push(): the synchronous producer', () => {
     expect(q.tryReserve()?.data).toBe('later');
   });
 
+
+  it('keeps each job its own settings when producers override them in turn', () => {
+    const q = queue<number>({ retry: { attempts: 3 }, ttr: 1_000 });
+    // Each setting in turn differs from the job before it alone.
+    const overrides = [{ ttr: 5_000 }, { ttr: 5_000 }, { ttr: 7_000 }, {}, { attempts: 2 }, { attempts: 4 }, { timeout: 50 }, { timeout: 60 }, { ttl: 9 }, { ttl: 4 }, { ttr: 5_000 }];
+    const jobs = overrides.map((options, i) => q.push(i, options));
+    expect(jobs.map((j) => [j.ttr, j.maxAttempts, j.timeout, j.ttl])).toEqual([
+      [5_000, 3, Infinity, Infinity],
+      [5_000, 3, Infinity, Infinity],
+      [7_000, 3, Infinity, Infinity],
+      [1_000, 3, Infinity, Infinity],
+      [1_000, 2, Infinity, Infinity],
+      [1_000, 4, Infinity, Infinity],
+      [1_000, 3, 50, Infinity],
+      [1_000, 3, 60, Infinity],
+      [1_000, 3, Infinity, 9],
+      [1_000, 3, Infinity, 4],
+      [5_000, 3, Infinity, Infinity],
+    ]);
+  });
   it('returns the live job for a dedupe id instead of adding another', () => {
     const q = queue<string>();
     const first = q.push('first', { id: 'order-7' });
