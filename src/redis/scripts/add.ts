@@ -31,7 +31,7 @@ for i = 0, n - 1 do
     made = made + 1
     local id = last_id + made
     local key, m = JOB .. id, member(id)
-    local fields = { 'data', data, 'pri', pri, 'max', max, 'ttr', ttr, 'created', NOW, 'state', delay > 0 and 'delayed' or 'ready' }
+    local fields = { 'data', data, 'pri', pri, 'max', max, 'ttr', ttr, 'created', NOW_S, 'state', delay > 0 and 'delayed' or 'ready' }
     if ttl ~= '0' then fields[#fields + 1] = 'ttl'; fields[#fields + 1] = ttl end
     if dedupe ~= '' then
       fields[#fields + 1] = 'dedupe'; fields[#fields + 1] = dedupe

@@ -37,6 +37,20 @@ do
   NOW = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A number passed to redis.call is turned into a string with sprintf, which costs about
+-- as much as a small field's share of the command: the hot paths pass strings, each made
+-- once per call (a call's jobs share their few distinct attempt counts and lease lengths).
+local NOW_S = tostring(NOW)
+local STRINGS = {}
+local function str(n)
+  local s = STRINGS[n]
+  if not s then
+    s = tostring(n)
+    STRINGS[n] = s
+  end
+  return s
+end
+
 -- Zeros that pad an id of n digits to 16 (string.format costs more than a concat), made
 -- on first use: building all 16 would cost every call more than its members do.
 local ZEROS = '0000000000000000'

@@ -112,8 +112,8 @@ while taken < want do
     else
       local attempts, token = (tonumber(job[4]) or 0) + 1, (tonumber(job[5]) or 0) + 1
       local lease = lease_override > 0 and lease_override or tonumber(job[3])
-      local deadline = NOW + lease
-      redis.call('HSET', key, 'state', 'reserved', 'attempts', attempts, 'reserves', token, 'started', NOW, 'lease', lease, 'deadline', deadline)
+      local deadline = str(NOW + lease)
+      redis.call('HSET', key, 'state', 'reserved', 'attempts', str(attempts), 'reserves', str(token), 'started', NOW_S, 'lease', str(lease), 'deadline', deadline)
       leases[#leases + 1] = deadline
       leases[#leases + 1] = m
       active[#active + 1] = id
