@@ -5,10 +5,10 @@ import type { JobQueue } from './contract.js';
 import type { QueueEvents } from './events.js';
 import type { Job, JobSnapshot } from './job.js';
 import { JobTable } from './job-table.js';
-import { JobRecord, nextJobId, reserveIdsThrough } from './job.js';
-import type { JobConfig } from './job.js';
+import { JobFactory } from './job-factory.js';
+import { JobRecord, reserveIdsThrough } from './job.js';
 import type { AddOptions, CloseOptions, QueueOptions, ReserveOptions, ResolvedQueueOptions } from './options.js';
-import { checkAddOptions, checkDuration, checkGroup, checkInteger, checkPriority, DEFAULTS, resolveOptions } from './options.js';
+import { checkAddOptions, checkDuration, checkGroup, checkInteger, checkPriority, resolveOptions } from './options.js';
 import type { GroupStats } from './group-dispatch.js';
 import type { ReservedJob } from './reserved-job.js';
 import type { JobState } from './lifecycle.js';
@@ -42,9 +42,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   readonly deadLetters: DeadLetters<T>;
 
   private readonly opts: ResolvedQueueOptions<T>;
-  private readonly jobConfig: JobConfig;
-  /** The config of the latest job that overrode the queue's settings (see `configFor`). */
-  private lastOverride: JobConfig;
+  private readonly newJobs: JobFactory<T>;
   private readonly table: JobTable<T>;
   private readonly attempts: Attempts<T>;
 
@@ -71,15 +69,14 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
       throw new InvalidOptionError(`Expected \`cron\` to be the \`cron\` function of 'docket/cron', got \`${String(options.cron)}\``);
     }
     this.cronRules = options.cron;
-    this.jobConfig = {
+    this.newJobs = new JobFactory<T>({
       queueName: this.opts.name,
       epoch: this.opts.clock.now(),
       maxAttempts: this.opts.attempts,
       ttr: this.opts.ttr,
       timeout: this.opts.timeout,
       ttl: Infinity,
-    };
-    this.lastOverride = this.jobConfig;
+    });
     this.table = new JobTable<T>(
       this.opts.clock,
       {
@@ -577,7 +574,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   restore(snapshots: Iterable<JobSnapshot<T>>): void {
     const scheduled: JobRecord<T>[] = [];
     for (const snapshot of snapshots) {
-      const job = JobRecord.fromSnapshot(snapshot, this.jobConfig);
+      const job = JobRecord.fromSnapshot(snapshot, this.newJobs.shared);
       reserveIdsThrough(job.id);
       if (job.dedupeId?.startsWith(SCHEDULE_KEY_PREFIX) === true) scheduled.push(job);
       if (snapshot.state !== 'reserved') {
@@ -639,27 +636,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   }
 
   /** The queue's shared job settings, or a job's own when `add` overrides any. */
-  private configFor(options: AddOptions): JobConfig {
-    const { attempts, ttr, timeout, ttl } = options;
-    const shared = this.jobConfig;
-    if (attempts === undefined && ttr === undefined && timeout === undefined && ttl === undefined) return shared;
-    const maxAttempts = attempts ?? shared.maxAttempts;
-    const last = this.lastOverride;
-    // Producers that override settings mostly override them alike (a socket client sends a
-    // ttr with every put): those jobs share one config instead of one each.
-    if (last.maxAttempts === maxAttempts && last.ttr === (ttr ?? shared.ttr) && last.timeout === (timeout ?? shared.timeout) && last.ttl === (ttl ?? shared.ttl)) {
-      return last;
-    }
-    return (this.lastOverride = {
-      queueName: shared.queueName,
-      epoch: shared.epoch,
-      maxAttempts,
-      ttr: ttr ?? shared.ttr,
-      timeout: timeout ?? shared.timeout,
-      ttl: ttl ?? shared.ttl,
-    });
-  }
-
   private insert(data: T, options: AddOptions | undefined): Promise<Job<T>> {
     const job = this.createRecord(data, options);
     let stored: void | Promise<void>;
@@ -678,18 +654,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   }
 
   private createRecord(data: T, options: AddOptions | undefined): JobRecord<T> {
-    const now = this.opts.clock.now();
-    if (options === undefined) return new JobRecord(nextJobId(), data, this.jobConfig, DEFAULTS.priority, now);
-    const job = new JobRecord(nextJobId(), data, this.configFor(options), options.priority ?? DEFAULTS.priority, now);
-    const delay = options.delay ?? 0;
-    if (delay > 0) {
-      job.more.delay = delay;
-      // Held here until `place` puts the job in the table as delayed until then.
-      job.dueAt = now + delay;
-    }
-    if (options.id !== undefined) job.more.dedupeId = options.id;
-    if (options.group !== undefined) job.more.group = options.group;
-    return job;
+    return this.newJobs.create(data, options, this.opts.clock.now());
   }
 
   /**
@@ -737,8 +702,6 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     this.failure ??= cause;
     return new StoreFailedError(`queue ${this.name}: the store failed (${cause.message})`, { cause });
   }
-
-  // ── internals: dispatch ────────────────────────────────────────────────
 
   // ── internals: conditions ─────────────────────────────────────────────
 
