@@ -37,7 +37,12 @@ export class JobFactory<T> {
     const last = this.lastOverride;
     // Producers that override settings mostly override them alike (a socket client sends a
     // ttr with every put): those jobs share one config instead of one each.
-    if (last.maxAttempts === maxAttempts && last.ttr === (ttr ?? shared.ttr) && last.timeout === (timeout ?? shared.timeout) && last.ttl === (ttl ?? shared.ttl)) {
+    if (
+      last.maxAttempts === maxAttempts &&
+      last.ttr === (ttr ?? shared.ttr) &&
+      last.timeout === (timeout ?? shared.timeout) &&
+      last.ttl === (ttl ?? shared.ttl)
+    ) {
       return last;
     }
     return (this.lastOverride = {

@@ -47,11 +47,22 @@ describe('push(): the synchronous producer', () => {
     expect(q.tryReserve()?.data).toBe('later');
   });
 
-
   it('keeps each job its own settings when producers override them in turn', () => {
     const q = queue<number>({ retry: { attempts: 3 }, ttr: 1_000 });
     // Each setting in turn differs from the job before it alone.
-    const overrides = [{ ttr: 5_000 }, { ttr: 5_000 }, { ttr: 7_000 }, {}, { attempts: 2 }, { attempts: 4 }, { timeout: 50 }, { timeout: 60 }, { ttl: 9 }, { ttl: 4 }, { ttr: 5_000 }];
+    const overrides = [
+      { ttr: 5_000 },
+      { ttr: 5_000 },
+      { ttr: 7_000 },
+      {},
+      { attempts: 2 },
+      { attempts: 4 },
+      { timeout: 50 },
+      { timeout: 60 },
+      { ttl: 9 },
+      { ttl: 4 },
+      { ttr: 5_000 },
+    ];
     const jobs = overrides.map((options, i) => q.push(i, options));
     expect(jobs.map((j) => [j.ttr, j.maxAttempts, j.timeout, j.ttl])).toEqual([
       [5_000, 3, Infinity, Infinity],

@@ -193,7 +193,11 @@ describe('ReadySet', () => {
   it('keeps two sets apart when jobs move between them (a job is only where it was last added)', () => {
     // A group keeps fresh jobs and returned ones in two sets; a job deleted from one may be
     // added to the other at the same priority, while its old entry is still in the first.
-    type Op = { kind: 'add'; to: number; priority: number } | { kind: 'move'; pick: number; to: number; priority: number } | { kind: 'delete'; pick: number } | { kind: 'shift'; from: number };
+    type Op =
+      | { kind: 'add'; to: number; priority: number }
+      | { kind: 'move'; pick: number; to: number; priority: number }
+      | { kind: 'delete'; pick: number }
+      | { kind: 'shift'; from: number };
     const side = fc.integer({ min: 0, max: 1 });
     const priority = fc.integer({ min: 0, max: 2 });
     const op: fc.Arbitrary<Op> = fc.oneof(
