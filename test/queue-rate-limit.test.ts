@@ -6,7 +6,7 @@ import { Queue } from '../src/queue.js';
 import { StartWindow } from '../src/rate-limiter.js';
 import { flush } from './helpers/flush.js';
 import { closingQueues } from './helpers/queues.js';
-import { groupEntriesOf } from './helpers/groups.js';
+import { groupEntriesOf, reserveAll } from './helpers/groups.js';
 
 const newQueue = closingQueues();
 
@@ -202,6 +202,21 @@ describe('rateLimit(ms) and RateLimitError', () => {
     clock.advance(1);
     // Group b waited longer for its turn; a0 keeps its place in group a.
     expect([q.tryReserve()!.data, q.tryReserve()!.data]).toEqual(['b0', 'a0']);
+  });
+
+  it('a group whose limit opens joins the back of the line: the groups already waiting go first', async () => {
+    const { q, clock } = makeQueue();
+    for (const group of ['a', 'b', 'c']) for (const i of [0, 1]) q.push(`${group}${i}`, { group });
+    const a0 = q.tryReserve()!;
+    expect(a0.data).toBe('a0');
+    await a0.rateLimit(500); // group a held until 500
+    const leases = [q.tryReserve()!, q.tryReserve()!];
+    expect(leases.map((lease) => lease.data)).toEqual(['b0', 'c0']);
+    expect(q.tryReserve(), 'group a is held').toBeUndefined();
+    // b, then c, wait for their turn again before a's limit opens.
+    for (const lease of leases) await lease.ack();
+    clock.advance(500);
+    expect(reserveAll(q).map((lease) => lease.data)).toEqual(['b1', 'c1', 'a0']);
   });
 
   it('rejects a bad delay and keeps the lease', async () => {
