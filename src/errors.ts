@@ -144,28 +144,40 @@ export interface SerializedError {
   message: string;
   stack?: string;
   code?: string;
+  /** A {@link RateLimitError}'s `delay` (ms): it is rebuilt as one, and still holds its group or queue. */
+  delay?: number;
+  /** A {@link RateLimitError}'s `scope`, when it has one. */
+  scope?: RateLimitScope;
 }
 
 /** Turns anything thrown into a plain, cloneable record. */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return {
-      name: error.name,
-      message: error.message,
-      ...(error.stack === undefined ? {} : { stack: error.stack }),
-      ...(typeof code === 'string' ? { code } : {}),
-    };
+    const out: SerializedError = { name: error.name, message: error.message };
+    if (error.stack !== undefined) out.stack = error.stack;
+    if (typeof code === 'string') out.code = code;
+    if (error instanceof RateLimitError) {
+      out.delay = error.delay;
+      if (error.scope !== undefined) out.scope = error.scope;
+    }
+    return out;
   }
   return { name: 'NonErrorThrownError', message: describeNonError(error), code: ErrorCode.NonError };
 }
 
 /**
  * Rebuilds an error from its serialized form: docket's own codes come back as their
- * classes (so `UnrecoverableError` still skips retries), anything else as an `Error`
- * with the original name, message and stack.
+ * classes (so `UnrecoverableError` still skips retries, and a `RateLimitError` with its
+ * delay still holds its group), anything else as an `Error` with the original name,
+ * message and stack.
  */
 export function deserializeError(data: SerializedError): Error {
+  if (data.code === ErrorCode.RateLimited && typeof data.delay === 'number') {
+    const limited = new RateLimitError(data.delay, data.scope === undefined ? {} : { scope: data.scope });
+    if (data.stack !== undefined) limited.stack = data.stack;
+    return limited;
+  }
   const Class = data.code === undefined ? undefined : classesByCode[data.code];
   const error = Class === undefined ? new Error(data.message) : new Class(data.message);
   if (Class === undefined) {

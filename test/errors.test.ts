@@ -4,6 +4,7 @@ import {
   ErrorCode,
   LeaseExpiredError,
   QueueClosedError,
+  RateLimitError,
   UnrecoverableError,
   WorkerCrashedError,
   deserializeError,
@@ -37,6 +38,14 @@ describe('errors', () => {
     expect(copy.message).toBe('bad input');
     expect(copy.stack).toBe(original.stack);
     expect(deserializeError(serializeError(new WorkerCrashedError('gone')))).toBeInstanceOf(WorkerCrashedError);
+  });
+
+  it('a RateLimitError round-trips with its delay and scope, so that it still holds its group or queue', () => {
+    for (const original of [new RateLimitError(250), new RateLimitError(0, { scope: 'queue' })]) {
+      const copy = deserializeError(structuredClone(serializeError(original)));
+      expect(copy).toBeInstanceOf(RateLimitError);
+      expect(copy).toMatchObject({ delay: original.delay, scope: original.scope, message: original.message, stack: original.stack });
+    }
   });
 
   it('keep name, message, stack and code of foreign errors', () => {

@@ -39,6 +39,7 @@ describe('threads in a real process', () => {
       double: 42,
       bytes: { bytes: 3 },
       fail: { dead: 'unrecoverable', error: 'UnrecoverableError', attempts: 1 },
+      limitOnce: 'limited once',
       unrecoverableIsExported: true,
     });
   });

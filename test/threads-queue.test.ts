@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
 import { Queue } from '../src/queue.js';
 import { JobTimeoutError, WorkerCrashedError } from '../src/errors.js';
 import { threads, type ThreadsHandler, type ThreadsOptions } from '../src/threads/index.js';
+import { flush } from './helpers/flush.js';
 
 const fixture = (name: string) => new URL(`./fixtures/threads/${name}`, import.meta.url);
 const queues: Queue<any>[] = [];
@@ -68,6 +70,40 @@ describe('threads() as a queue handler', () => {
     expect(job.attemptsMade).toBe(1);
     expect(job.errors[0]).toMatchObject({ name: 'UnrecoverableError', message: 'give up' });
   });
+
+  it.each([undefined, 'queue'] as const)(
+    'a RateLimitError thrown in the worker gives the job back unspent and holds its group, or the queue (scope %s)',
+    async (scope) => {
+      const clock = new ManualClock(0);
+      const { q } = setup({ clock, retry: { attempts: 1 } });
+      // The attempt ends either way: given back (ready again) or failed.
+      const ended = new Promise<string>((resolve) => {
+        let readies = 0;
+        q.on('ready', () => ++readies === 2 && resolve('given back'));
+        q.on('failed', (_job, error) => resolve(`failed: ${error.name}`));
+      });
+      const limited = await q.add({ op: 'rateLimitOnce', seen: new SharedArrayBuffer(4), delay: 500, scope }, { group: 'a' });
+      expect(await ended).toBe('given back');
+      const meanwhile = settle(q, 1);
+      const sameGroup = await q.add({ op: 'echo', value: 'a1' }, { group: 'a' });
+      const otherGroup = await q.add({ op: 'echo', value: 'b0' }, { group: 'b' });
+      // Held for 500 ms: the limited job's group, and with scope 'queue' every group.
+      if (scope === 'queue') {
+        await flush();
+        expect(q.peek(otherGroup.id)?.state).toBe('ready');
+      } else {
+        await meanwhile.done;
+        expect(meanwhile.completed.get(otherGroup.id)).toBe('b0');
+      }
+      expect([q.peek(limited.id)?.state, q.peek(sameGroup.id)?.state]).toEqual(['ready', 'ready']);
+      const rest = settle(q, scope === 'queue' ? 3 : 2);
+      clock.advance(500);
+      await rest.done;
+      expect(rest.completed.get(limited.id)).toBe('after the limit');
+      // One attempt allowed, and the job still completed: the limit used none.
+      expect(q.stats()).toMatchObject({ completed: 3, failed: 0, dead: 0 });
+    },
+  );
 
   it('retries a job whose thread crashed, and completes it', async () => {
     const { q, handler } = setup({ retry: { attempts: 3 } });

@@ -80,4 +80,6 @@ export interface BootstrapConfig {
   fromWorker: typeof FromWorker;
   /** `ErrorCode.NonError`, for values thrown that are not `Error`s. */
   nonErrorCode: string;
+  /** `ErrorCode.RateLimited`: a `RateLimitError` crosses with its delay and scope. */
+  rateLimitedCode: string;
 }

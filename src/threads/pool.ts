@@ -85,6 +85,7 @@ export class ThreadPool<P = unknown, R = unknown> {
       toWorker: ToWorker,
       fromWorker: FromWorker,
       nonErrorCode: ErrorCode.NonError,
+      rateLimitedCode: ErrorCode.RateLimited,
     };
     const source = workerSource(config);
     this.#host = {

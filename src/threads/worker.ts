@@ -136,6 +136,12 @@ export function workerMain(
       const out: SerializedError = { name: error.name, message: error.message };
       if (error.stack !== undefined) out.stack = error.stack;
       if (typeof code === 'string') out.code = code;
+      // A RateLimitError (docket's, imported by the worker module) keeps what the queue acts on.
+      if (code === config.rateLimitedCode) {
+        const { delay, scope } = error as { delay?: unknown; scope?: unknown };
+        if (typeof delay === 'number') out.delay = delay;
+        if (typeof scope === 'string') out.scope = scope as NonNullable<SerializedError['scope']>;
+      }
       return out;
     }
     let text: string;
