@@ -23,11 +23,8 @@
 import { createClient } from 'redis';
 import { freePort } from '../../test/helpers/net.js';
 import { args, main, perSecond, pick, report, scaled, skip } from '../harness.js';
+import { loadBullmq, type Payload } from './bullmq.js';
 import { has, startProcess, type Server } from './servers.js';
-
-interface Payload {
-  i: number;
-}
 
 const BATCH = 1000;
 const REDIS = '/usr/bin/redis-server';
@@ -70,30 +67,8 @@ const subjects: Record<string, Load> = {
     };
   },
   bullmq: async () => {
-    const { Queue, Worker } = await import('bullmq');
-    return async (port, jobs, concurrency, counter) => {
-      const n = total(jobs);
-      const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-      const queue = new Queue<Payload>('bench', { connection });
-      let completed = 0;
-      let resolveDone: () => void = () => {};
-      const done = new Promise<void>((resolve) => (resolveDone = resolve));
-      const worker = new Worker<Payload>(
-        'bench',
-        async () => {
-          counter.ran++;
-        },
-        { connection, concurrency },
-      );
-      worker.on('completed', () => void (++completed === n && resolveDone()));
-      await worker.waitUntilReady();
-      for (const batch of jobs) {
-        await queue.addBulk(batch.map((data) => ({ name: 'job', data, opts: { removeOnComplete: true, removeOnFail: true } })));
-      }
-      await done;
-      await worker.close();
-      await queue.close();
-    };
+    const run = await loadBullmq();
+    return (port, jobs, concurrency, counter) => run(port, total(jobs), jobs, concurrency, () => counter.ran++);
   },
   'bee-queue': async () => {
     const { default: BeeQueue } = await import('bee-queue');

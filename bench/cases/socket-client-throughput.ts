@@ -16,13 +16,19 @@
  */
 import { freePort } from '../../test/helpers/net.js';
 import { args, main, perSecond, pick, report, scaled, skip } from '../harness.js';
+import { loadBullmq, type Payload } from './bullmq.js';
 import { has, startBeanstalkd, startDocket, startProcess, type Server } from './servers.js';
 
-interface Payload {
-  i: number;
-}
-
 const BATCH = 1000;
+
+/** The `{ i }` payloads in batches of {@link BATCH}, each made as the producer gets to it. */
+function* payloads(n: number): Generator<Payload[]> {
+  for (let start = 0; start < n; start += BATCH) {
+    const batch: Payload[] = [];
+    for (let i = start; i < Math.min(n, start + BATCH); i++) batch.push({ i });
+    yield batch;
+  }
+}
 
 /** Runs docket's client against a server on `port`. */
 async function docketClient(port: number, n: number, concurrency: number, counter: { ran: number; acked: number }): Promise<void> {
@@ -39,11 +45,7 @@ async function docketClient(port: number, n: number, concurrency: number, counte
     },
     { concurrency },
   );
-  for (let start = 0; start < n; start += BATCH) {
-    const items: Array<{ data: Payload }> = [];
-    for (let i = start; i < Math.min(n, start + BATCH); i++) items.push({ data: { i } });
-    await q.addBulk(items);
-  }
+  for (const batch of payloads(n)) await q.addBulk(batch.map((data) => ({ data })));
   await done;
   await q.close();
 }
@@ -71,35 +73,11 @@ const subjects: Record<string, () => Promise<Run | string>> = {
     if (!(await has('/usr/bin/redis-server'))) return 'redis-server is not installed';
     const port = await freePort();
     const server = await startProcess('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port);
-    const { Queue, Worker } = await import('bullmq');
+    const run = await loadBullmq();
     return async (n, concurrency, counter) => {
-      const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
-      const queue = new Queue<Payload>('bench', { connection });
-      let resolveDone: () => void = () => {};
-      const done = new Promise<void>((resolve) => (resolveDone = resolve));
-      const worker = new Worker<Payload>(
-        'bench',
-        async () => {
-          counter.ran++;
-        },
-        { connection, concurrency },
-      );
-      worker.on('completed', () => {
-        if (++counter.acked === n) resolveDone();
-      });
       try {
-        await worker.waitUntilReady();
-        for (let start = 0; start < n; start += BATCH) {
-          const items: Array<{ name: string; data: Payload; opts: { removeOnComplete: true; removeOnFail: true } }> = [];
-          for (let i = start; i < Math.min(n, start + BATCH); i++) {
-            items.push({ name: 'job', data: { i }, opts: { removeOnComplete: true, removeOnFail: true } });
-          }
-          await queue.addBulk(items);
-        }
-        await done;
+        await run(port, n, payloads(n), concurrency, () => counter.ran++);
       } finally {
-        await worker.close();
-        await queue.close();
         await server.stop();
       }
     };
