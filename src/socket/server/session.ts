@@ -422,7 +422,8 @@ export class Session implements WaitingReserver {
       const acked = held.lease.ack();
       if (!held.lease.isCurrent && !tube.queue.hasStore) {
         // No store to wait for: the job is gone now, answered in this run like any command.
-        acked.then(undefined, (error: unknown) => this.hub.onError(error));
+        // `acked` is then the queue's settled promise: an ack that fails leaves the lease
+        // current, and without a store nothing can fail after the job is gone.
         this.hub.deleted(tube);
         return this.reply(Reply.Deleted);
       }
