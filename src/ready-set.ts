@@ -44,7 +44,8 @@ class Bucket<J extends ReadyItem> {
   /** The stamp of every job whose live entry is in this ring. */
   readonly ringId = --lastRingId;
 
-  constructor(readonly priority: number) {}
+  /** Its priority; an empty bucket may be given another (see `ReadySet.onlyFor`). */
+  constructor(public priority: number) {}
 
   /** Adds a job; its new stamp is `stamp` if it goes to the heap. */
   add(job: J, stamp: number): void {
@@ -123,11 +124,16 @@ function trackBucket(bucket: { slot: number }, index: number): void {
 /**
  * Ready jobs in (priority, id) order: lowest priority first, then oldest. Buckets per
  * distinct priority under a small heap of priorities make the common case (few
- * priorities) O(1); removal of any job is O(1) by invalidating its stamp.
+ * priorities) O(1); removal of any job is O(1) by invalidating its stamp. While every
+ * job has had one priority (most queues, and most groups: a group has a set of its own)
+ * there is one bucket and neither the map of buckets nor the heap.
  */
 export class ReadySet<J extends ReadyItem> {
-  private readonly buckets = new Map<number, Bucket<J>>();
-  private readonly priorities = new Heap<Bucket<J>>({ trackIndex: trackBucket });
+  /** The one bucket, until a job of a second priority arrives. */
+  private only: Bucket<J> | undefined = undefined;
+  /** From then on: the buckets by priority, and the live ones by priority. */
+  private buckets: Map<number, Bucket<J>> | undefined = undefined;
+  private priorities: Heap<Bucket<J>> | undefined = undefined;
   private nextStamp = 1;
   /** Ready jobs. */
   size = 0;
@@ -138,16 +144,7 @@ export class ReadySet<J extends ReadyItem> {
   private lastBucket: Bucket<J> | undefined = undefined;
 
   add(job: J): void {
-    let bucket = this.lastBucket;
-    if (bucket === undefined || bucket.priority !== job.priority) {
-      bucket = this.buckets.get(job.priority);
-      if (bucket === undefined) {
-        bucket = new Bucket(job.priority);
-        this.buckets.set(job.priority, bucket);
-      }
-      this.lastBucket = bucket;
-    }
-    if (bucket.live === 0) this.priorities.push(bucket, job.priority);
+    const bucket = this.priorities === undefined ? this.onlyFor(job.priority) : this.bucketFor(job.priority, this.priorities);
     bucket.add(job, this.nextStamp++);
     this.size++;
     if (job.priority < URGENT_BELOW) this.urgent++;
@@ -155,49 +152,83 @@ export class ReadySet<J extends ReadyItem> {
 
   /** The next job, left in place. */
   peek(): J | undefined {
-    const bucket = this.priorities.peek();
-    return bucket === undefined ? undefined : bucket.peek();
+    return (this.priorities === undefined ? this.only : this.priorities.peek())?.peek();
   }
 
   /** Removes and returns the next job. */
   shift(): J | undefined {
-    const bucket = this.priorities.peek();
-    if (bucket === undefined) return undefined;
-    const job = bucket.peek() as J;
-    bucket.shift(job);
-    this.forget(job, bucket);
+    const bucket = this.priorities === undefined ? this.only : this.priorities.peek();
+    const job = bucket?.peek();
+    if (job === undefined) return undefined;
+    (bucket as Bucket<J>).shift(job);
+    this.forget(job, bucket as Bucket<J>);
     return job;
   }
 
   /** Removes a job that is in the set (its entry goes stale and is skipped later). */
   delete(job: J): void {
     if (job.stamp === 0) return;
-    const bucket = this.buckets.get(job.priority);
-    if (bucket === undefined) return;
+    const bucket = this.buckets === undefined ? this.only : this.buckets.get(job.priority);
+    if (bucket === undefined || bucket.priority !== job.priority) return;
     this.forget(job, bucket);
   }
 
   clear(): void {
+    this.only = undefined;
+    this.buckets = undefined;
+    this.priorities = undefined;
     this.lastBucket = undefined;
-    this.buckets.clear();
-    this.priorities.clear();
     this.size = 0;
     this.urgent = 0;
+  }
+
+  /** The bucket for `priority` while there is at most one; switches to many at a second live priority. */
+  private onlyFor(priority: number): Bucket<J> {
+    const only = this.only;
+    if (only === undefined) return (this.only = new Bucket(priority));
+    if (only.priority === priority) return only;
+    if (only.live === 0) {
+      // Empty, and reset when it emptied: it may serve the new priority.
+      only.priority = priority;
+      return only;
+    }
+    this.only = undefined;
+    this.buckets = new Map([[only.priority, only]]);
+    const priorities = (this.priorities = new Heap<Bucket<J>>({ trackIndex: trackBucket }));
+    priorities.push(only, only.priority);
+    this.lastBucket = only;
+    return this.bucketFor(priority, priorities);
+  }
+
+  private bucketFor(priority: number, priorities: Heap<Bucket<J>>): Bucket<J> {
+    let bucket = this.lastBucket;
+    if (bucket === undefined || bucket.priority !== priority) {
+      const buckets = this.buckets as Map<number, Bucket<J>>;
+      bucket = buckets.get(priority);
+      if (bucket === undefined) {
+        bucket = new Bucket(priority);
+        buckets.set(priority, bucket);
+      }
+      this.lastBucket = bucket;
+    }
+    if (bucket.live === 0) priorities.push(bucket, priority);
+    return bucket;
   }
 
   private forget(job: J, bucket: Bucket<J>): void {
     job.stamp = 0;
     this.size--;
     if (job.priority < URGENT_BELOW) this.urgent--;
-    if (--bucket.live === 0) {
-      this.priorities.removeAt(bucket.slot);
-      bucket.reset();
-      // Empty buckets are kept for reuse (a queue that keeps emptying would otherwise
-      // allocate one per job), but not without bound when priorities are many.
-      if (this.buckets.size > MAX_IDLE_BUCKETS) {
-        this.buckets.delete(bucket.priority);
-        if (this.lastBucket === bucket) this.lastBucket = undefined;
-      }
+    if (--bucket.live > 0) return;
+    bucket.reset();
+    const buckets = this.buckets;
+    if (buckets === undefined) return;
+    (this.priorities as Heap<Bucket<J>>).removeAt(bucket.slot);
+    // Empty buckets are kept for reuse (a queue that keeps emptying would otherwise
+    // allocate one per job), but not without bound when priorities are many.
+    if (buckets.size > MAX_IDLE_BUCKETS) {
+      buckets.delete(bucket.priority);
+      if (this.lastBucket === bucket) this.lastBucket = undefined;
     }
   }
 }

@@ -122,6 +122,27 @@ describe('ReadySet', () => {
     }
   });
 
+  it('keeps order when the priority changes each time the set empties, then when several are live', () => {
+    const set = new ReadySet<Item>();
+    const first = item(1, 5);
+    set.add(first);
+    expect(set.shift()).toBe(first);
+    // Empty: the next priority may take over; an older job coming back still goes first.
+    const later = item(3, 2);
+    set.add(later);
+    const back = item(2, 2);
+    set.add(back);
+    expect(set.peek()).toBe(back);
+    set.delete(back);
+    set.add(item(4, 9));
+    set.add(item(5, 0));
+    set.add(back);
+    expect(set.size).toBe(4);
+    expect(drain(set)).toEqual([5, 2, 3, 4]);
+    set.add(item(6, 7));
+    expect(drain(set)).toEqual([6]);
+  });
+
   it('grows a bucket past its initial capacity while it wraps around', () => {
     const set = new ReadySet<Item>();
     let id = 1;
