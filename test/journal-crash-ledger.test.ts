@@ -13,52 +13,38 @@ function run(ledger: CrashLedger, round: number, lines: ChildLine[]): void {
 const clean = { lost: [], resurrected: [], phantom: [], moved: [] };
 
 describe('the kill -9 ledger', () => {
-  it('takes a new job under the id of one that was never stored for a reused id, not for the acked one come back', () => {
+  it.each([
+    {
+      title: 'takes a new job under the id of one that was never stored for a reused id, not for the acked one come back',
+      id: 2,
+      moved: ['new job 1.0 took id 2 of 0.1 (round 1)'],
+    },
+    { title: 'has nothing to say about a job whose in-flight ack went through before its put was stored', id: 70_000, moved: [] },
+  ])('$title', ({ id, moved }) => {
     const ledger = new CrashLedger();
     ledger.restored([], 0);
     run(ledger, 0, [{ s: '0.0' }, { a: '0.0', id: 1 }, { s: '0.1' }, { r: 2, key: '0.1' }]);
-    // Killed: the put of 0.1 (id 2) never reached the file, its ack was in flight.
+    // Killed: the put of 0.1 (id 2) never reached the file, its ack was in flight. The next
+    // process gives its new job id 2 again, or an id above the ones reserved ahead.
     ledger.restored([[1, '0.0']], 1);
-    run(ledger, 1, [{ s: '1.0' }, { a: '1.0', id: 2 }]);
+    run(ledger, 1, [{ s: '1.0' }, { a: '1.0', id }]);
     ledger.restored(
       [
         [1, '0.0'],
-        [2, '1.0'],
+        [id, '1.0'],
       ],
       2,
     );
-    expect(ledger.findings).toEqual({ ...clean, moved: ['new job 1.0 took id 2 of 0.1 (round 1)'] });
+    expect(ledger.findings).toEqual({ ...clean, moved });
   });
 
-  it('has nothing to say about a job whose in-flight ack went through before its put was stored', () => {
+  it.each([
+    { title: 'finds an acknowledged ack whose job comes back, also after restarts', acked: [{ k: 1 }] },
+    { title: 'finds a job whose in-flight ack went through coming back later', acked: [] },
+  ])('$title', ({ acked }) => {
     const ledger = new CrashLedger();
     ledger.restored([], 0);
-    run(ledger, 0, [{ s: '0.0' }, { a: '0.0', id: 1 }, { s: '0.1' }, { r: 2, key: '0.1' }]);
-    ledger.restored([[1, '0.0']], 1);
-    run(ledger, 1, [{ s: '1.0' }, { a: '1.0', id: 70_000 }]);
-    ledger.restored(
-      [
-        [1, '0.0'],
-        [70_000, '1.0'],
-      ],
-      2,
-    );
-    expect(ledger.findings).toEqual(clean);
-  });
-
-  it('finds an acknowledged ack whose job comes back, also after restarts', () => {
-    const ledger = new CrashLedger();
-    ledger.restored([], 0);
-    run(ledger, 0, [{ s: '0.0' }, { a: '0.0', id: 1 }, { r: 1, key: '0.0' }, { k: 1 }]);
-    ledger.restored([], 1);
-    ledger.restored([[1, '0.0']], 2);
-    expect(ledger.findings.resurrected).toEqual(['0.0 (id 1, round 2)']);
-  });
-
-  it('finds a job whose in-flight ack went through coming back later', () => {
-    const ledger = new CrashLedger();
-    ledger.restored([], 0);
-    run(ledger, 0, [{ s: '0.0' }, { a: '0.0', id: 1 }, { r: 1, key: '0.0' }]);
+    run(ledger, 0, [{ s: '0.0' }, { a: '0.0', id: 1 }, { r: 1, key: '0.0' }, ...acked]);
     ledger.restored([], 1);
     ledger.restored([[1, '0.0']], 2);
     expect(ledger.findings.resurrected).toEqual(['0.0 (id 1, round 2)']);

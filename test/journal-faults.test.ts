@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StoreFailedError } from '../src/errors.js';
 import { FaultyFileSystem, journalOf, nodeFileSystem, openQueue } from '../src/journal/index.js';
+import { until } from './helpers/flush.js';
 import { HeldFileSystem } from './helpers/held-fs.js';
 import { useJournalDir } from './helpers/journal.js';
 import type { Queue } from '../src/queue.js';
@@ -30,15 +31,6 @@ function openFlags(path: string): number[] {
     if (line !== null) flags.push(parseInt(line[1], 8));
   }
   return flags;
-}
-
-/** Polls real I/O progress (the thread pool) for up to 2 s. */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in 2 s');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
 }
 
 function settled(promise: Promise<unknown>): { done: boolean } {

@@ -1,24 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../src/index.js';
 import { ManualClock } from '../src/index.js';
+import { deferred, flush } from './helpers/flush.js';
 import { closingQueues } from './helpers/queues.js';
 
 const queue = closingQueues();
-
-/** A promise and its resolver, for a handler the test finishes by hand. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open = (): void => {};
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 describe('job times', () => {
   it('stamp each push attempt with the clock at its start and its end, and feed stats() with them', async () => {
     const clock = new ManualClock(1_000);
     const q = queue<string>({ clock });
-    const gates = [gate(), gate(), gate()];
+    // Handlers the test finishes by hand.
+    const gates = [deferred(), deferred(), deferred()];
     const seen: { data: string; processedOn: number | undefined }[] = [];
     const completed: Job<string>[] = [];
     q.on('completed', (job) => completed.push(job));
@@ -34,10 +27,10 @@ describe('job times', () => {
       await gates[started++]?.promise;
     });
     // Each job ends at a different time; the next starts the moment the one before settles.
-    for (const [i, { open }] of gates.entries()) {
+    for (const [i, { resolve }] of gates.entries()) {
       clock.advance(10 * (i + 1));
-      open();
-      await new Promise((resolve) => setImmediate(resolve));
+      resolve();
+      await flush();
     }
     await q.onIdle();
 

@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openRedisQueue, RedisConnectionError, type RedisQueue } from '../src/redis/index.js';
-import { requireRedis, startRedis, until } from './helpers/redis.js';
+import { until } from './helpers/flush.js';
+import { requireRedis, startRedis } from './helpers/redis.js';
 import { sharedRedis } from './helpers/redis-suite.js';
 import { Relay } from './helpers/relay.js';
 

@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { openRedisQueue, type RedisJob, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
-import { requireRedis, until } from './helpers/redis.js';
+import { deferred, type Deferred, until } from './helpers/flush.js';
+import { requireRedis } from './helpers/redis.js';
 import { sharedRedis } from './helpers/redis-suite.js';
 
 interface Payload {
@@ -15,13 +16,6 @@ interface Payload {
 }
 
 let names = 0;
-
-/** A promise the test resolves: handlers wait on it. */
-function gate(): { opened: Promise<void>; open(): void } {
-  let open: () => void = () => {};
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { opened, open };
-}
 
 describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis prefetch', () => {
   const redis = sharedRedis();
@@ -46,13 +40,13 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
     count: number,
     held: number,
     concurrency: number,
-  ): Promise<{ ids: number[]; starts: Array<{ id: number; attempt: number }>; door: ReturnType<typeof gate> }> {
-    const door = gate();
+  ): Promise<{ ids: number[]; starts: Array<{ id: number; attempt: number }>; door: Deferred<void> }> {
+    const door = deferred();
     const starts: Array<{ id: number; attempt: number }> = [];
     q.process(
       async (job) => {
         starts.push({ id: job.id, attempt: (job as RedisJob<Payload>).attemptsMade });
-        if (job.data.n >= held) await door.opened;
+        if (job.data.n >= held) await door.promise;
       },
       { concurrency },
     );
@@ -77,7 +71,7 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
     const next = await other.reserve({ timeout: 0 });
     expect([next?.id, next?.attemptsMade]).toEqual([ids[8], 1]);
     await next!.ack();
-    door.open();
+    door.resolve();
     await closing;
     expect(starts.map((start) => start.id)).toEqual(ids.slice(0, 8));
     const after = await other.stats();
@@ -90,7 +84,7 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
     await q.pause();
     let stats = await other.stats();
     expect([stats.reserved, stats.ready]).toEqual([1, 2]);
-    door.open();
+    door.resolve();
     await until(async () => (await other.stats()).completed === 4);
     // The slot that freed would have started a prefetched job at once.
     expect(starts.map((start) => start.id)).toEqual(ids.slice(0, 4));
@@ -109,7 +103,7 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
     const { ids, starts, door } = await holding(q, other, 5, 3, 1);
     // Two whole ttrs with the slot taken and job 4 prefetched.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    door.open();
+    door.resolve();
     await until(async () => (await other.stats()).completed === 5);
     expect(starts).toEqual(ids.map((id) => ({ id, attempt: 1 })));
     expect((await other.stats()).leaseTimeouts).toBe(0);
@@ -131,7 +125,7 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
       const before = await deadlineOf();
       await until(async () => (await deadlineOf()) !== before);
     }
-    door.open();
+    door.resolve();
     await until(async () => (await other.stats()).completed === 5, 3 * ttr);
     expect(starts.find((start) => start.id === prefetched)).toEqual({ id: prefetched, attempt: 2 });
     expect((await other.stats()).leaseTimeouts).toBe(1);

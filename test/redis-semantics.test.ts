@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseExpiredError, UnrecoverableError } from '../src/errors.js';
 import { openRedisQueue, watchRedisQueue, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
-import { requireRedis, until } from './helpers/redis.js';
+import { until } from './helpers/flush.js';
+import { requireRedis } from './helpers/redis.js';
 import { sharedRedis } from './helpers/redis-suite.js';
 
 interface Payload {

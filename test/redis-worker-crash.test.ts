@@ -5,9 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openRedisQueue, type RedisQueue } from '../src/redis/index.js';
-import { requireRedis, startRedis, until, type RunningRedis } from './helpers/redis.js';
+import { until } from './helpers/flush.js';
+import { requireRedis } from './helpers/redis.js';
+import { sharedRedis } from './helpers/redis-suite.js';
 
 const WORKER = new URL('./fixtures/redis/worker.ts', import.meta.url).pathname;
 const TTR = 1000;
@@ -22,23 +24,17 @@ interface Worker {
 }
 
 describe.skipIf(!requireRedis('the worker crash tests on Redis'))('a worker process killed with SIGKILL mid-job', () => {
-  let server: RunningRedis;
+  const redis = sharedRedis();
   const children: ChildProcess[] = [];
   const queues: RedisQueue<{ n: number }>[] = [];
 
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
   afterEach(async () => {
     for (const child of children.splice(0)) child.kill('SIGKILL');
     await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
   });
 
   function startWorker(name: string, concurrency: number, workMs: number, instant = 0): Worker {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, server.url, name, String(concurrency), String(workMs), String(instant)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, redis.server.url, name, String(concurrency), String(workMs), String(instant)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(child);
@@ -66,7 +62,7 @@ describe.skipIf(!requireRedis('the worker crash tests on Redis'))('a worker proc
   }
 
   async function open(name: string): Promise<RedisQueue<{ n: number }>> {
-    const q = await openRedisQueue<{ n: number }>({ url: server.url, name, ttr: TTR, retry: { attempts: 3 } });
+    const q = await openRedisQueue<{ n: number }>({ url: redis.server.url, name, ttr: TTR, retry: { attempts: 3 } });
     queues.push(q);
     return q;
   }

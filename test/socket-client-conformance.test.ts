@@ -8,6 +8,7 @@ import { LeaseExpiredError } from '../src/errors.js';
 import { ProtocolError } from '../src/socket/client/errors.js';
 import { connect, type ConnectOptions, type RemoteJob, type RemoteQueue } from '../src/socket/client/remote-queue.js';
 import { requireBeanstalkd, startBeanstalkd } from './helpers/beanstalkd.js';
+import { until } from './helpers/flush.js';
 import { Relay } from './helpers/relay.js';
 
 /** A server under test: where it listens and how to stop it. */
@@ -16,18 +17,6 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 export type ServerFactory = () => Promise<ServerUnderTest>;
-
-function until(predicate: () => boolean, timeout = 5000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const check = (): void => {
-      if (predicate()) resolve();
-      else if (Date.now() - started > timeout) reject(new Error('condition not met in time'));
-      else setTimeout(check, 5);
-    };
-    check();
-  });
-}
 
 let tubeSeq = 0;
 

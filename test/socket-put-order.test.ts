@@ -11,7 +11,7 @@ import { StoreFailedError } from '../src/errors.js';
 import { journalOf } from '../src/journal/index.js';
 import type { Queue } from '../src/queue.js';
 import { serve, type SocketServer } from '../src/socket/index.js';
-import { flush, trackUnhandledRejections } from './helpers/flush.js';
+import { flush, trackUnhandledRejections, until } from './helpers/flush.js';
 import { useJournalDir } from './helpers/journal.js';
 import { HeldFileSystem } from './helpers/held-fs.js';
 import { RawConnection } from './helpers/raw-connection.js';
@@ -51,15 +51,6 @@ async function setup() {
     await flush();
   };
   return { fs, queue, server, errors, client, barrier };
-}
-
-/** Polls real I/O progress (the thread pool) for up to 2 s. */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in 2 s');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
 }
 
 /** A put command with its body, as the wire carries it. */

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobQueue, LeasedJob } from '../../src/contract.js';
 import { LeaseExpiredError, QueueClosedError } from '../../src/errors.js';
 import { threads } from '../../src/threads/index.js';
+import { until } from '../helpers/flush.js';
 
 export interface Payload {
   n: number;
@@ -48,15 +49,6 @@ export interface Home {
   readonly differences: Differences;
   /** Stops the servers the home started. */
   close(): Promise<void>;
-}
-
-/** Resolves when `predicate` holds, checking every 5 ms; rejects after `timeout`. */
-async function until(predicate: () => boolean | Promise<boolean>, timeout = 20_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 async function next(queue: JobQueue<Payload>, timeout = 20_000): Promise<LeasedJob<Payload>> {

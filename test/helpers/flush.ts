@@ -22,6 +22,19 @@ export async function advanceUntil(clock: ManualClock, step: number, done: () =>
   return steps;
 }
 
+/**
+ * Resolves once `predicate` holds, asked every `every` ms of real time; rejects after
+ * `timeout` ms. For progress a test cannot await (real I/O, another process, a server):
+ * what a manual clock drives is awaited with `flush()` instead.
+ */
+export async function until(predicate: () => boolean | Promise<boolean>, timeout = 20_000, every = 5): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+}
+
 // Older suites import the PRNG from here; it lives in random.ts.
 export { seededRandom } from './random.js';
 

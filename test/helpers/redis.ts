@@ -160,12 +160,3 @@ export async function startRedisCluster(masters = 3): Promise<RunningRedisCluste
     throw error;
   }
 }
-
-/** Resolves once `predicate` holds (asked every 10 ms); throws after `timeout` ms. */
-export async function until(predicate: () => boolean | Promise<boolean>, timeout = 20_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
