@@ -1,24 +1,20 @@
 /** Each action the dashboard offers, over the in-process queue and over the socket protocol. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
 import { serve } from '../src/socket/server/server.js';
 import { connect } from '../src/socket/client/remote-queue.js';
 import type { JobQueue } from '../src/contract.js';
+import { cleanupsAfterEach } from './helpers/cleanups.js';
 import { startDashboard, type RunningDashboard } from './helpers/dashboard.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupsAfterEach();
 function queue(name: string): Queue<string> {
   const q = new Queue<string>({ name, retry: { attempts: 1 } });
   cleanups.push(() => q.close({ timeout: 0 }));
   return q;
 }
-async function started(queues: Record<string, JobQueue<unknown>>): Promise<RunningDashboard> {
-  const d = await startDashboard({ queues, actions: true });
-  cleanups.push(() => d.stop());
-  return d;
+function started(queues: Record<string, JobQueue<unknown>>): Promise<RunningDashboard> {
+  return startDashboard({ queues, actions: true }, cleanups);
 }
 async function bury(q: Queue<string>, data: string): Promise<number> {
   const { id } = await q.add(data);

@@ -1,5 +1,5 @@
 /** The dashboard's JSON API over queues of each home: counts, pages of jobs, a job's detail. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
 import { rawCodec } from '../src/codec.js';
 import { serve, type SocketServer } from '../src/socket/server/server.js';
@@ -7,21 +7,15 @@ import { connect, type RemoteQueue } from '../src/socket/client/remote-queue.js'
 import type { JobDetail } from '../src/dashboard/present.js';
 import type { JobPage, QueueSummary } from '../src/dashboard/queue-view.js';
 import { openRedisQueue } from '../src/redis/open.js';
+import { cleanupsAfterEach } from './helpers/cleanups.js';
 import { startDashboard, type RunningDashboard } from './helpers/dashboard.js';
 import { requireRedis, startRedis } from './helpers/redis.js';
 
 const hasRedis = requireRedis('the dashboard over a Redis queue');
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupsAfterEach();
 
-async function started(options: Parameters<typeof startDashboard>[0]): Promise<RunningDashboard> {
-  const d = await startDashboard(options);
-  cleanups.push(() => d.stop());
-  return d;
-}
+const started = (options: Parameters<typeof startDashboard>[0]): Promise<RunningDashboard> => startDashboard(options, cleanups);
 function queue<T>(name: string): Queue<T> {
   const q = new Queue<T>({ name, retry: { attempts: 1 } });
   cleanups.push(() => q.close({ timeout: 0 }));

@@ -4,9 +4,10 @@
  * HTML that stays text.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
 import { launchChromium, requireChromium, type RunningBrowser } from './helpers/chromium.js';
+import { cleanupsAfterEach } from './helpers/cleanups.js';
 import { startDashboard, type RunningDashboard } from './helpers/dashboard.js';
 
 const chromiumPath = requireChromium('the dashboard page in a browser');
@@ -15,19 +16,15 @@ const WAIT = { timeout: 20_000 };
 
 describe.skipIf(chromiumPath === undefined)('the dashboard page', () => {
   let browser: RunningBrowser;
-  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanups = cleanupsAfterEach();
 
   beforeAll(async () => {
     browser = await launchChromium(chromiumPath as string);
   }, 60_000);
   afterAll(() => browser?.close());
-  afterEach(async () => {
-    for (const fn of cleanups.splice(0).reverse()) await fn();
-  });
 
   async function open(queues: Record<string, Queue<unknown>>): Promise<{ page: Page; d: RunningDashboard; dialogs: string[] }> {
-    const d = await startDashboard({ queues, actions: true, refreshInterval: 100 });
-    cleanups.push(() => d.stop());
+    const d = await startDashboard({ queues, actions: true, refreshInterval: 100 }, cleanups);
     const page = await browser.context.newPage();
     cleanups.push(() => page.close());
     const dialogs: string[] = [];

@@ -1,14 +1,12 @@
 /** The live stream the page listens to, and the throughput it reports. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
 import type { QueueSummary } from '../src/dashboard/queue-view.js';
 import { RateMeter } from '../src/dashboard/rate-meter.js';
+import { cleanupsAfterEach } from './helpers/cleanups.js';
 import { startDashboard } from './helpers/dashboard.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupsAfterEach();
 
 /** Reads server-sent events from `url` until `done` says stop; returns the data of each. */
 async function readEvents(url: string, done: (data: { queues: QueueSummary[] }) => boolean): Promise<Array<{ queues: QueueSummary[] }>> {
@@ -41,8 +39,7 @@ describe('live stream', () => {
   it('pushes fresh counts as jobs move, without the client asking again', async () => {
     const q = new Queue<number>({ name: 'live' });
     cleanups.push(() => q.close({ timeout: 0 }));
-    const d = await startDashboard({ queues: { live: q }, refreshInterval: 50 });
-    cleanups.push(() => d.stop());
+    const d = await startDashboard({ queues: { live: q }, refreshInterval: 50 }, cleanups);
     await q.add(1);
     await q.add(2);
     let step = 0;

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { Queue } from '../src/queue.js';
 import { serve } from '../src/socket/server/server.js';
@@ -13,6 +13,7 @@ import { connect } from '../src/socket/client/remote-queue.js';
 import { queueMetrics } from '../src/dashboard/metrics.js';
 import { registerQueueMetrics } from '../src/dashboard/prom-client.js';
 import { prometheusText } from '../src/dashboard/prometheus-text.js';
+import { cleanupsAfterEach } from './helpers/cleanups.js';
 import { startDashboard } from './helpers/dashboard.js';
 import { requireBinary } from './helpers/system-binary.js';
 
@@ -29,10 +30,7 @@ function promtoolSays(text: string): string {
   return run.status === 0 ? '' : `exit ${run.status}: ${run.stdout}${run.stderr}`;
 }
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupsAfterEach();
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -212,8 +210,7 @@ describe('queueMetrics', () => {
     const q = new Queue<string>({ name: 'q' });
     cleanups.push(() => q.close({ timeout: 0 }));
     await q.add('x');
-    const d = await startDashboard({ queues: { q } });
-    cleanups.push(() => d.stop());
+    const d = await startDashboard({ queues: { q } }, cleanups);
     const res = await fetch(new URL('metrics', d.url));
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();

@@ -5,15 +5,13 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
 import { dashboard } from '../src/dashboard/handler.js';
+import { cleanupsAfterEach } from './helpers/cleanups.js';
 import { listenHttp, type RunningHttp } from './helpers/dashboard.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const cleanups = cleanupsAfterEach();
 async function serveWith(listener: Parameters<typeof listenHttp>[0]): Promise<RunningHttp> {
   const http = await listenHttp(listener);
   cleanups.push(() => http.stop());

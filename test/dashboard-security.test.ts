@@ -1,18 +1,12 @@
 /** The dashboard is safe by default: read-only, authorize hook, CSRF on every POST, no internals leaked. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../src/queue.js';
 import type { JobQueue } from '../src/contract.js';
+import { cleanupsAfterEach } from './helpers/cleanups.js';
 import { startDashboard, type RunningDashboard } from './helpers/dashboard.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-async function started(options: Parameters<typeof startDashboard>[0]): Promise<RunningDashboard> {
-  const d = await startDashboard(options);
-  cleanups.push(() => d.stop());
-  return d;
-}
+const cleanups = cleanupsAfterEach();
+const started = (options: Parameters<typeof startDashboard>[0]): Promise<RunningDashboard> => startDashboard(options, cleanups);
 async function deadLetter(): Promise<{ q: Queue<string>; id: number }> {
   const q = new Queue<string>({ name: 'mail', retry: { attempts: 1 } });
   cleanups.push(() => q.close({ timeout: 0 }));

@@ -3,11 +3,12 @@
  * replies and error replies can be produced at will.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidOptionError, QueueClosedError, QueueFullError } from '../src/errors.js';
 import { ConnectionError, ProtocolError } from '../src/socket/client/errors.js';
 import { parseUrl, resolveOptions, toSeconds, ttrSeconds } from '../src/socket/client/options.js';
 import { connect, type RemoteQueue } from '../src/socket/client/remote-queue.js';
+import { cleanupsAfterEach } from './helpers/cleanups.js';
 
 /** Answers each command line with `answer(line, connectionIndex)`; bodies of `put` are skipped. */
 class FakeServer {
@@ -61,10 +62,7 @@ class FakeServer {
 }
 
 describe('socket client errors', () => {
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function fake(answer: (line: string, connection: number) => string | undefined): Promise<FakeServer> {
     const server = await new FakeServer(answer).listen();

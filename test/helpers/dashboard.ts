@@ -39,7 +39,8 @@ export interface RunningDashboard extends RunningHttp {
   act(path: string, body?: unknown): Promise<Response>;
 }
 
-export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
+/** Serves a dashboard on its own loopback server; with `cleanups` (see cleanupsAfterEach), stopped after the test. */
+export async function startDashboard(options: DashboardOptions, cleanups?: Array<() => unknown>): Promise<RunningDashboard> {
   const handler = dashboard(options);
   const http = await listenHttp(handler);
   const url = `${http.origin}${options.basePath ?? ''}/`;
@@ -51,7 +52,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (found === null) throw new Error('the page has no token');
     return (token = found[1]);
   };
-  return {
+  const running: RunningDashboard = {
     ...http,
     handler,
     url,
@@ -67,4 +68,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       await http.stop();
     },
   };
+  cleanups?.push(() => running.stop());
+  return running;
 }
