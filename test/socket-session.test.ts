@@ -41,10 +41,10 @@ afterEach(async () => {
   await Promise.all(hubs.splice(0).map((hub) => hub.close()));
 });
 
-function setup() {
-  const clock = new ManualClock(1_000_000);
+/** A hub on `clock` over `queues` (tubes are created as used), closed after the test. */
+function newHub(clock: ManualClock, queues = new Map<string, Queue<unknown>>()): Hub {
   const hub = new Hub({
-    queues: new Map(),
+    queues,
     createQueue: undefined,
     autoCreate: true,
     queueOptions: { clock },
@@ -54,10 +54,21 @@ function setup() {
     clock,
   });
   hubs.push(hub);
+  return hub;
+}
+
+/** One client's session on `hub`, its replies kept in memory, its bytes fed through a parser. */
+function sessionOn(hub: Hub): { transport: Memory; session: Session; parser: Parser } {
+  const transport = new Memory();
+  const session = new Session(hub, transport);
+  return { transport, session, parser: new Parser((command) => session.receive(command)) };
+}
+
+function setup() {
+  const clock = new ManualClock(1_000_000);
+  const hub = newHub(clock);
   const client = () => {
-    const transport = new Memory();
-    const session = new Session(hub, transport);
-    const parser = new Parser((command) => session.receive(command));
+    const { transport, session, parser } = sessionOn(hub);
     return {
       session,
       transport,
@@ -67,7 +78,7 @@ function setup() {
         return this.take();
       },
       async take(): Promise<string> {
-        for (let i = 0; i < 10; i++) await Promise.resolve();
+        await microtasks(10);
         const out = transport.out;
         transport.out = '';
         return out;
@@ -221,24 +232,8 @@ describe('pipelined puts on a durable queue', () => {
     const clock = new ManualClock(1_000_000);
     const { store, pending } = slowStore();
     const queue = new Queue<unknown>({ name: 'jobs', clock, store });
-    const hub = new Hub({
-      queues: new Map([['jobs', queue]]),
-      createQueue: undefined,
-      autoCreate: true,
-      queueOptions: { clock },
-      codec: jsonCodec,
-      maxJobSize: 65_535,
-      maxTubes: 100,
-      clock,
-    });
-    hubs.push(hub);
-    const transport = new Memory();
-    const session = new Session(hub, transport);
-    const parser = new Parser((command) => session.receive(command));
-    const settle = async () => {
-      for (let i = 0; i < 20; i++) await Promise.resolve();
-    };
-    return { queue, pending, transport, parser, settle };
+    const { transport, parser } = sessionOn(newHub(clock, new Map([['jobs', queue]])));
+    return { queue, pending, transport, parser, settle: () => microtasks() };
   }
 
   it('hands consecutive puts to the store together, and answers them in order', async () => {
