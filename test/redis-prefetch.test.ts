@@ -1,9 +1,10 @@
 /**
  * The prefetch of a push consumer on a real redis-server: while its handlers finish faster
- * than a take's round trip, `process()` takes up to `concurrency` jobs beyond its free
- * slots. Those jobs are leased early, so: their leases are renewed with the running ones,
- * they go back to the queue (uncounted) at close and at pause, a prefetched job whose lease
- * was lost is never run on it, and slow handlers prefetch nothing.
+ * than a take's round trip, `process()` takes jobs beyond its free slots, with two takes
+ * on the wire, and holds at most four times `concurrency` jobs (running, prefetched and
+ * asked for). Those jobs are leased early, so: their leases are renewed with the running
+ * ones, they go back to the queue (uncounted) at close and at pause, a prefetched job whose
+ * lease was lost is never run on it, and slow handlers prefetch nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { openRedisQueue, type RedisJob, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
@@ -52,22 +53,24 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
     );
     const ids = (await other.addBulk(Array.from({ length: count }, (_, n) => ({ data: { n } })))).map((job) => job.id);
     // The first jobs finish at once (so the consumer prefetches); then `concurrency` run
-    // until the gate opens and `concurrency` more wait in the prefetch.
+    // until the gate opens and the others wait in the prefetch, up to the window of four
+    // times `concurrency`.
     await until(async () => {
       const stats = await other.stats();
-      return stats.completed === held && stats.reserved === 2 * concurrency;
+      return stats.completed === held && stats.reserved === Math.min(count - held, 4 * concurrency);
     });
     return { ids, starts, door };
   }
 
-  it('close() gives a prefetched batch back at once, uncounted, while the running handlers finish', async () => {
+  it('close() gives the prefetched jobs back at once, uncounted, while the running handlers finish', async () => {
     const { q, other } = await pair();
-    const { ids, starts, door } = await holding(q, other, 12, 6, 2);
+    // 14 left after the first 6: 2 run, 6 are prefetched (the window is 8), 6 stay ready.
+    const { ids, starts, door } = await holding(q, other, 20, 6, 2);
     const closing = q.close({ timeout: 30_000 });
-    // Before the running handlers end: the two prefetched jobs are ready for anyone.
+    // Before the running handlers end: the six prefetched jobs are ready for anyone.
     await until(async () => (await other.stats()).reserved === 2, 5000);
     const stats = await other.stats();
-    expect([stats.ready, stats.reserved, stats.completed]).toEqual([4, 2, 6]);
+    expect([stats.ready, stats.reserved, stats.completed]).toEqual([12, 2, 6]);
     const next = await other.reserve({ timeout: 0 });
     expect([next?.id, next?.attemptsMade]).toEqual([ids[8], 1]);
     await next!.ack();
@@ -75,7 +78,7 @@ describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis 
     await closing;
     expect(starts.map((start) => start.id)).toEqual(ids.slice(0, 8));
     const after = await other.stats();
-    expect([after.completed, after.ready, after.reserved]).toEqual([9, 3, 0]);
+    expect([after.completed, after.ready, after.reserved]).toEqual([9, 11, 0]);
   });
 
   it('pause() gives the prefetched jobs back, and none of them starts until resume()', async () => {

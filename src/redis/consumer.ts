@@ -3,7 +3,8 @@ import { JobTimeoutError, LeaseExpiredError, toError } from '../errors.js';
 import type { RedisChannel } from './connection.js';
 import { RedisConnectionError } from './connection.js';
 import type { RedisJob } from './job.js';
-import { Prefetch } from './prefetch.js';
+import { Prefetch, TAKES_ON_WIRE } from './prefetch.js';
+import { Waiters } from './waiters.js';
 
 /** What the consumer needs from its queue. @internal */
 export interface ConsumerHost<T> {
@@ -45,57 +46,65 @@ export interface TakeResult<T> {
   paused: boolean;
 }
 
-interface Waiter<T> {
-  resolve(job: RedisJob<T> | undefined): void;
-  /** `timeout: 0`: one take, then give up. */
-  once: boolean;
-  /** The take round that counted this waiter. */
-  round: number;
-  cleanup(): void;
-}
-
 /** Longest pause after an unexpected failure of the loop, so a broken server is not hammered. */
 const MAX_RETRY_PAUSE = 2_000;
 
 /**
  * The one loop that takes jobs from Redis for this queue object, for `process()` slots
- * and `reserve()` callers alike: it asks for as many jobs as there are free slots and
- * waiting callers, in the same round trip as the acks that finished since the last one.
+ * and `reserve()` callers alike. Each take settles the acks that finished since the last
+ * one and asks for as many jobs as there are free slots and waiting callers, in one round
+ * trip. Up to {@link TAKES_ON_WIRE} takes are on the wire: the next one goes out once the
+ * jobs of a reply have had a turn of the event loop to run, while Redis still runs the
+ * other, so that this process and Redis work at the same time rather than in turn.
  * When Redis has nothing, it blocks on the queue's wake list (one connection), woken by
  * adds and timed to the next due delay or lease deadline; idle, it sends nothing.
  *
- * A push consumer whose handlers finish faster than a take's round trip also takes up to
- * `concurrency` jobs more than it has free slots (one extra batch, see {@link Prefetch})
- * and starts them as slots free, without waiting for Redis; they go back to the queue,
- * uncounted, at close and pause.
+ * A push consumer whose handlers finish faster than a take's round trip also takes jobs
+ * ahead of its free slots (see {@link Prefetch}) and starts them as slots free, without
+ * waiting for Redis; they go back to the queue, uncounted, at close and pause.
  * @internal
  */
 export class Consumer<T> {
   handler: JobHandler<T, unknown> | undefined = undefined;
   concurrency: number;
   running = 0;
-  private readonly waiters: Waiter<T>[] = [];
+  private readonly waiters = new Waiters<T>();
   private acks: PendingAck<T>[] = [];
+  /** Acks sent and not answered yet. */
+  private acking = 0;
+  /** Takes sent and not answered yet. */
+  private onWire = 0;
+  /** The takes sent and not handled yet; each settles once its reply has been handled. */
+  private readonly wire = new Set<Promise<void>>();
+  /** Jobs the takes on the wire ask for `process()` slots. */
+  private asked = 0;
+  private round = 0;
   private pumping = false;
   private pumped: Promise<void> = Promise.resolve();
+  /** The last take that asked for jobs got fewer: until a wait on the wake list ends, no take goes out for jobs alone. */
+  private drained = false;
+  /** Ms until the next due delayed job or lease deadline, as the last take saw it (-1: none). */
+  private nextDue = -1;
+  /** Ms the loop pauses before its next take, after one failed. */
+  private backoff = 0;
+  private failures = 0;
   private blocked = false;
   /** The connection id of the blocking wait in flight: `stop()` unblocks it. */
   private waiting: Promise<unknown> | undefined = undefined;
   private flushQueued = false;
-  private round = 0;
   private closing = false;
   private readonly held = new Set<RedisJob<T>>();
   private renewTimer: ReturnType<typeof setInterval> | undefined = undefined;
   private readonly settledWaiters: Array<() => void> = [];
   /** Failures of push attempts being recorded. */
   private failing = 0;
-  /** Jobs a take brought for nobody (their caller gave up, or the queue is closing), on their way back. */
+  /** Jobs a take brought for nobody (their caller gave up, or the queue is closing or pausing), on their way back. */
   private readonly givingBack = new Set<Promise<void>>();
-  /** Leased jobs taken ahead of a free slot (at most `concurrency`). */
+  /** Leased jobs taken ahead of a free slot. */
   private readonly prefetch = new Prefetch<T>();
   /** The queue is paused, as the last take saw it or this object's pause() made it. */
   private queuePaused = false;
-  /** Calls of this object's pause() on their way: meanwhile no prefetched job starts, none is taken. */
+  /** Calls of this object's pause() on their way: meanwhile no prefetched job starts, none is prefetched. */
   private pausing = 0;
 
   constructor(
@@ -105,14 +114,14 @@ export class Consumer<T> {
     this.concurrency = concurrency;
   }
 
-  /** Push attempts running, pull waiters and acks in flight: what close() waits for. */
+  /** Push attempts running and acks not answered yet: what close() waits for. */
   get busy(): boolean {
-    return this.running > 0 || this.acks.length > 0 || this.failing > 0;
+    return this.running > 0 || this.acks.length > 0 || this.acking > 0 || this.failing > 0;
   }
 
   start(): void {
+    this.fill();
     // Closing, the loop still runs to answer the acks of finishing handlers.
-    if (!this.closing && this.pausing === 0) this.fill();
     if (this.pumping || (this.closing && this.acks.length === 0)) return;
     this.pumped = this.pump();
   }
@@ -120,30 +129,9 @@ export class Consumer<T> {
   reserve(timeout: number, signal: AbortSignal | undefined): Promise<RedisJob<T> | undefined> {
     const ready = this.nextPrefetched();
     if (ready !== undefined) return Promise.resolve(ready);
-    return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = (): void => giveUp();
-      const waiter: Waiter<T> = {
-        resolve,
-        once: timeout === 0,
-        round: -1,
-        cleanup: () => {
-          if (timer !== undefined) clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
-        },
-      };
-      const giveUp = (): void => {
-        const at = this.waiters.indexOf(waiter);
-        if (at < 0) return;
-        this.waiters.splice(at, 1);
-        waiter.cleanup();
-        resolve(undefined);
-      };
-      if (timeout > 0 && timeout !== Infinity) timer = setTimeout(giveUp, Math.min(timeout, 2 ** 31 - 1));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-      this.start();
-    });
+    const job = this.waiters.wait(timeout, signal);
+    this.start();
+    return job;
   }
 
   /** Queues an ack for the next round trip (batched with the next take). */
@@ -152,24 +140,7 @@ export class Consumer<T> {
     this.flushSoon();
   }
 
-  /**
-   * Sends what is queued (acks, free slots) once the handlers that settle in the same
-   * stretch of microtasks have all settled: 64 no-op handlers then cost one take, not 64.
-   */
-  private flushSoon(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    // setImmediate, not a microtask: a handler started from the prefetch by a settling one
-    // settles in the same stretch too, and its ack and slot go in the same take.
-    setImmediate(() => {
-      this.flushQueued = false;
-      if (!this.pumping) this.start();
-      else if (this.blocked) void this.sendAcks();
-      // Otherwise the running take's loop picks them up as soon as it returns.
-    });
-  }
-
-  /** This object's pause() is being sent: no prefetched job starts, none is taken. */
+  /** This object's pause() is being sent: no prefetched job starts, none is prefetched. */
   pauseStarted(): void {
     this.pausing++;
   }
@@ -182,10 +153,9 @@ export class Consumer<T> {
       return;
     }
     this.queuePaused = true;
-    await this.giveBackPrefetched();
-    // Also the jobs a take on the wire at the pause brought back (sent before the pause, so
-    // answered before it): they are on their way back too.
-    await Promise.all(this.givingBack);
+    // The takes on the wire were sent before the pause was answered: the jobs they bring,
+    // reserved before it, go back too.
+    await this.handBack(Promise.all(this.wire));
   }
 
   /** This object's resume() reached Redis. */
@@ -197,30 +167,9 @@ export class Consumer<T> {
   /** Stops taking jobs; resolves waiting `reserve()` calls with `undefined`. */
   async stop(): Promise<void> {
     this.closing = true;
-    for (const waiter of this.waiters.splice(0)) {
-      waiter.cleanup();
-      waiter.resolve(undefined);
-    }
-    // Jobs taken ahead of a slot go back at once: another worker can run them now.
-    void this.giveBackPrefetched();
-    // No wait starts once closing is set; the one in flight (if any) is ended here,
-    // without taking a wake token another consumer may need.
-    const id = await this.waiting?.catch(() => undefined);
-    if (this.blocked) {
-      const unblocked =
-        id === undefined
-          ? 0
-          : await this.host
-              .commandChannel()
-              .command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(id)], 'close')
-              .catch(() => 0);
-      // Some servers refuse to unblock (Redis Cluster nodes answer 0): then the
-      // connection goes, and the wait with it.
-      if (unblocked !== 1) (await this.host.blockingChannel()).target.destroy();
-    }
-    await this.pumped;
-    // A take on the wire at close may bring jobs: they go back before the connection closes.
-    await Promise.all(this.givingBack);
+    this.waiters.clear();
+    // The loop ends once the takes on the wire are answered; the jobs they bring go back.
+    await this.handBack(this.unblock().then(() => this.pumped));
   }
 
   /** Resolves once no handler runs and every queued ack has been answered. */
@@ -239,26 +188,81 @@ export class Consumer<T> {
     this.renewTimer = undefined;
   }
 
+  /**
+   * Gives the prefetched jobs back at once (another worker can run them now), waits for
+   * `pending` (takes on the wire, whose jobs go back as they arrive), then until Redis
+   * has every job given back.
+   */
+  private async handBack(pending: Promise<unknown>): Promise<void> {
+    const prefetched = this.giveBackPrefetched();
+    await pending;
+    await prefetched;
+    await Promise.all(this.givingBack);
+  }
+
+  /** Ends the blocking wait in flight, if any, without taking a wake token another consumer may need. */
+  private async unblock(): Promise<void> {
+    // No wait starts once closing is set.
+    const id = await this.waiting?.catch(() => undefined);
+    if (!this.blocked) return;
+    const unblocked =
+      id === undefined
+        ? 0
+        : await this.host
+            .commandChannel()
+            .command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(id)], 'close')
+            .catch(() => 0);
+    // Some servers refuse to unblock (Redis Cluster nodes answer 0): then the connection
+    // goes, and the wait with it.
+    if (unblocked !== 1) (await this.host.blockingChannel()).target.destroy();
+  }
+
+  /**
+   * Sends what is queued (acks, free slots) once the handlers that settle in the same
+   * stretch of microtasks have all settled: 64 no-op handlers then cost one take, not 64.
+   * While the loop runs and does not block, it sends them with its next take itself.
+   */
+  private flushSoon(): void {
+    if (this.flushQueued || (this.pumping && !this.blocked)) return;
+    this.flushQueued = true;
+    // setImmediate, not a microtask: a handler started from the prefetch by a settling one
+    // settles in the same stretch too, and its ack and slot go in the same take.
+    setImmediate(() => {
+      this.flushQueued = false;
+      if (!this.pumping) this.start();
+      else if (this.blocked) void this.sendAcks();
+    });
+  }
+
+  /** Jobs can start: not closing, not pausing, the queue not paused. */
+  private mayStart(): boolean {
+    return !this.closing && this.pausing === 0 && !this.queuePaused;
+  }
+
+  /** Jobs the next take asks for `process()` slots (and their prefetch). */
+  private slotDemand(): number {
+    if (this.handler === undefined || this.closing) return 0;
+    return this.prefetch.wanted(this.concurrency, this.running, this.asked, this.prefetchCapacity() > 0);
+  }
+
+  /** Jobs the next take asks for: slots, and callers no take on the wire asks for yet. */
   private demand(): number {
-    if (this.closing) return 0;
-    const slots = this.handler === undefined ? 0 : Math.max(0, this.concurrency - this.running - this.prefetch.size);
-    return slots + this.prefetch.room(this.prefetchCapacity()) + this.waiters.length;
+    return this.slotDemand() + this.waiters.uncounted;
   }
 
-  /** Prefetched jobs this consumer keeps: one batch for its slots, none when it could not start them. */
+  /** Prefetched jobs this consumer keeps: none when it could not start them. */
   private prefetchCapacity(): number {
-    if (this.handler === undefined || this.closing || this.queuePaused || this.pausing > 0) return 0;
-    return this.concurrency;
+    return this.handler !== undefined && this.mayStart() ? Prefetch.capacity(this.concurrency) : 0;
   }
 
-  /** The next prefetched job to start, unless closing or pausing. */
+  /** The next prefetched job to start, unless jobs cannot start now. */
   private nextPrefetched(): RedisJob<T> | undefined {
-    return this.closing || this.pausing > 0 ? undefined : this.prefetch.next();
+    return this.mayStart() ? this.prefetch.next() : undefined;
   }
 
   /** Starts prefetched jobs on free slots. */
   private fill(): void {
-    while (this.handler !== undefined && this.running < this.concurrency && this.prefetch.size > 0) {
+    while (this.handler !== undefined && this.running < this.concurrency) {
       const job = this.nextPrefetched();
       if (job === undefined) break;
       this.run(job);
@@ -283,52 +287,111 @@ export class Consumer<T> {
 
   private async pump(): Promise<void> {
     this.pumping = true;
-    let failures = 0;
+    this.drained = false;
     try {
       for (;;) {
-        const want = this.demand();
-        const acks = this.acks.splice(0);
-        if (want === 0 && acks.length === 0) break;
-        const round = ++this.round;
-        for (const waiter of this.waiters) if (waiter.round < 0) waiter.round = round;
-        let result: TakeResult<T>;
-        try {
-          const sent = performance.now();
-          result = await this.host.take(acks, want);
-          this.prefetch.took(performance.now() - sent);
-          failures = 0;
-        } catch (error) {
-          this.ackFailed(acks, toError(error));
-          if (this.closing) break;
-          // A dropped connection reconnects on its own (the next take waits for it);
-          // anything else is news, and a growing pause keeps a broken script from spinning.
-          if (!(error instanceof RedisConnectionError)) this.host.report(toError(error));
-          await sleep(Math.min(MAX_RETRY_PAUSE, 50 * 2 ** failures++));
-          continue;
+        if (this.send()) continue;
+        if (this.wire.size > 0) {
+          await Promise.race(this.wire);
+          // The handlers a reply started may settle within this turn: their acks and slots
+          // go in the next take rather than a take going now for the prefetch alone (which
+          // would lock the loop into one job per take while each handler runs).
+          await nextTurn();
+        } else if (this.backoff > 0) {
+          await sleep(this.backoff);
+          this.backoff = 0;
+        } else if (this.drained && this.demand() > 0) {
+          await this.block(this.nextDue);
+          this.drained = false;
+        } else {
+          break;
         }
-        this.acked(acks, result.acked);
-        if (this.pausing === 0) this.queuePaused = result.paused;
-        if (result.paused) void this.giveBackPrefetched();
-        this.dispatch(result.jobs, round);
-        if (result.jobs.length < want && this.demand() > 0) await this.block(result.wait);
-        // The handlers just started may settle within this turn: their acks and slots go
-        // in the next take rather than a take going now for the prefetch alone (which
-        // would lock the loop into one job per take while each handler runs).
-        else await nextTurn();
       }
     } finally {
       this.pumping = false;
       this.checkSettled();
     }
-    // Work may have arrived between the last check and the end of the loop.
-    if (this.demand() > 0 || this.acks.length > 0) queueMicrotask(() => this.start());
+  }
+
+  /**
+   * Sends a take when there is room on the wire and there are acks to settle or jobs to
+   * ask for; not for jobs alone once Redis had too few (the loop waits on the wake list).
+   */
+  private send(): boolean {
+    if (this.onWire >= TAKES_ON_WIRE || this.backoff > 0) return false;
+    const slots = this.slotDemand();
+    if (this.acks.length === 0 && (this.drained || slots + this.waiters.uncounted === 0)) return false;
+    const round = ++this.round;
+    const take: Promise<void> = this.take(this.acks.splice(0), slots, this.waiters.count(round), round)
+      // A throwing event listener must not end the loop, nor become an unhandled rejection.
+      .catch((error: unknown) => this.host.report(toError(error)))
+      .finally(() => this.wire.delete(take));
+    this.wire.add(take);
+    return true;
+  }
+
+  /** One take on the wire: settles `acks`, asks for `slots` jobs for `process()` and `forWaiters` for callers. */
+  private async take(acks: PendingAck<T>[], slots: number, forWaiters: number, round: number): Promise<void> {
+    const want = slots + forWaiters;
+    this.asked += slots;
+    this.onWire++;
+    let result: TakeResult<T>;
+    try {
+      const sent = performance.now();
+      result = await this.settle(acks, want);
+      this.prefetch.took(performance.now() - sent);
+      this.failures = 0;
+    } catch (error) {
+      this.onWire--;
+      this.asked -= slots;
+      this.waiters.ended(round, false);
+      if (!this.closing) {
+        // A dropped connection reconnects on its own (the next take waits for it);
+        // anything else is news, and a growing pause keeps a broken script from spinning.
+        if (!(error instanceof RedisConnectionError)) this.host.report(toError(error));
+        this.backoff = Math.min(MAX_RETRY_PAUSE, 50 * 2 ** this.failures++);
+      }
+      this.checkSettled();
+      return;
+    }
+    this.onWire--;
+    this.asked -= slots;
+    if (this.pausing === 0) this.queuePaused = result.paused;
+    if (result.paused) void this.giveBackPrefetched();
+    this.dispatch(result.jobs);
+    this.waiters.ended(round, true);
+    if (want > 0) {
+      this.drained = result.jobs.length < want;
+      this.nextDue = result.wait;
+    }
+    // The handlers of an earlier reply have settled by now (their microtasks ran before
+    // this reply was read): their acks and slots go at once, while Redis still has the
+    // other take to run, rather than after this reply's turn.
+    this.send();
+    this.checkSettled();
+  }
+
+  /** One round trip: settles `acks` (each answered, or failed with the take's error), reserving up to `want` jobs. */
+  private async settle(acks: readonly PendingAck<T>[], want: number): Promise<TakeResult<T>> {
+    this.acking += acks.length;
+    let result: TakeResult<T>;
+    try {
+      result = await this.host.take(acks, want);
+    } catch (error) {
+      this.acking -= acks.length;
+      this.ackFailed(acks, toError(error));
+      throw error;
+    }
+    this.acking -= acks.length;
+    this.acked(acks, result.acked);
+    return result;
   }
 
   /** Waits on the wake list until a token arrives or `wait` ms pass (-1: no limit). */
   private async block(wait: number): Promise<void> {
     // Acks queued while the take ran go out with the next take, not after the wait.
     if (this.closing || this.acks.length > 0) return;
-    // From here on, acks that arrive are sent on their own (see ack()).
+    // From here on, acks that arrive are sent on their own (see flushSoon()).
     this.blocked = true;
     let channel: RedisChannel;
     try {
@@ -361,11 +424,7 @@ export class Consumer<T> {
   private async sendAcks(): Promise<void> {
     const acks = this.acks.splice(0);
     if (acks.length === 0) return;
-    try {
-      this.acked(acks, (await this.host.take(acks, 0)).acked);
-    } catch (error) {
-      this.ackFailed(acks, toError(error));
-    }
+    await this.settle(acks, 0).catch(() => undefined);
     this.checkSettled();
   }
 
@@ -390,30 +449,18 @@ export class Consumer<T> {
     }
   }
 
-  private dispatch(jobs: RedisJob<T>[], round: number): void {
-    let next = 0;
-    while (next < jobs.length && this.waiters.length > 0) {
-      const waiter = this.waiters.shift() as Waiter<T>;
-      waiter.cleanup();
-      waiter.resolve(jobs[next++]);
-    }
-    while (next < jobs.length && this.handler !== undefined && this.running < this.concurrency && !this.closing && this.pausing === 0) {
+  /** Hands a take's jobs to the waiting callers, then to free slots, then to the prefetch; the rest go back. */
+  private dispatch(jobs: RedisJob<T>[]): void {
+    let next = this.waiters.serve(jobs);
+    while (next < jobs.length && this.handler !== undefined && this.running < this.concurrency && this.mayStart()) {
       this.run(jobs[next++] as RedisJob<T>);
     }
     const capacity = this.prefetchCapacity();
     while (next < jobs.length && this.prefetch.size < capacity) this.prefetch.add(jobs[next++] as RedisJob<T>);
     if (this.prefetch.size > 0) this.scheduleRenewal((this.prefetch.held[0] as RedisJob<T>).ttr);
-    // Taken for a caller that gave up meanwhile: back to the queue at once, uncounted.
+    // Taken for a caller that gave up meanwhile, or while closing or pausing: back to the
+    // queue at once, uncounted.
     if (next < jobs.length) void this.giveBack(jobs.slice(next));
-    // `timeout: 0` callers had their one look.
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const waiter = this.waiters[i] as Waiter<T>;
-      if (waiter.once && waiter.round === round) {
-        this.waiters.splice(i, 1);
-        waiter.cleanup();
-        waiter.resolve(undefined);
-      }
-    }
   }
 
   /** Runs one push attempt: its lease is renewed while the handler runs. */
@@ -482,7 +529,7 @@ export class Consumer<T> {
   private finish(job: RedisJob<T>): void {
     if (!this.held.delete(job)) return;
     this.running--;
-    if (!this.closing && this.pausing === 0) this.fill();
+    this.fill();
     if (this.held.size === 0 && this.prefetch.size === 0) this.stopRenewing();
     this.flushSoon();
     this.checkSettled();

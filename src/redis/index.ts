@@ -6,6 +6,7 @@ export type { AddedRedisJob, RedisQueueLocalEvents } from './queue.js';
 export { RedisJob } from './job.js';
 export type { RedisReleaseOptions } from './job.js';
 export { RedisDeadLetters } from './dead-letters.js';
+export { MAX_REDIS_CONCURRENCY } from './options.js';
 export type { RedisQueueOptions, RedisAddOptions, RedisConnectionOptions } from './options.js';
 export type { RedisJobInfo, RedisQueueStats, CompletedJob } from './replies.js';
 export { RedisConnectionError, RedisReplyError } from './connection.js';

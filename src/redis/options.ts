@@ -26,7 +26,10 @@ export interface RedisQueueOptions<T> extends RedisConnectionOptions {
   prefix?: string;
   /** Payloads to bytes and back. @defaultValue JSON */
   codec?: Codec<T>;
-  /** Handlers `process()` runs at once in this process. @defaultValue 1 */
+  /**
+   * Handlers `process()` runs at once in this process, at most {@link MAX_REDIS_CONCURRENCY}
+   * (each slot holds a lease taken from Redis; `Infinity` is refused). @defaultValue 1
+   */
   concurrency?: number;
   /** Retry policy, applied by the process whose attempt failed. */
   retry?: {
@@ -97,6 +100,17 @@ export function checkMs(name: string, value: unknown, min = 0): number {
   return Math.ceil(ms);
 }
 
+/**
+ * The most `process()` slots a Redis queue object runs at once: every slot is a lease taken
+ * from Redis, asked for by count in a take, so it must be a finite number.
+ */
+export const MAX_REDIS_CONCURRENCY = 10_000;
+
+/** `concurrency` of a Redis queue, checked. */
+export function checkRedisConcurrency(value: unknown): number {
+  return checkInteger('concurrency', value, 1, MAX_REDIS_CONCURRENCY);
+}
+
 /** Fills in defaults and validates; throws {@link InvalidOptionError} naming the first bad option. */
 export function resolveRedisOptions<T>(options: RedisQueueOptions<T>): ResolvedRedisOptions<T> {
   if (typeof options !== 'object' || options === null) throw invalid('options', 'an object', options);
@@ -123,7 +137,7 @@ export function resolveRedisOptions<T>(options: RedisQueueOptions<T>): ResolvedR
     name,
     prefix,
     codec,
-    concurrency: checkInteger('concurrency', options.concurrency ?? DEFAULTS.concurrency, 1, Infinity),
+    concurrency: checkRedisConcurrency(options.concurrency ?? DEFAULTS.concurrency),
     attempts: checkInteger('retry.attempts', retry.attempts ?? DEFAULTS.attempts, 1, Infinity),
     backoff,
     retryIf,

@@ -3,13 +3,19 @@ import type { RedisJob } from './job.js';
 /** Weight of the newest sample in the running averages of handler and take times. */
 const AVERAGE_WEIGHT = 0.2;
 
+/** Takes a consumer keeps on the wire at once: Redis runs one while this process runs the jobs of the other. */
+export const TAKES_ON_WIRE = 2;
+
 /**
  * The jobs a push consumer took ahead of a free slot, oldest first, and the rule that says
- * whether to take any: only while its handlers finish faster than a take's round trip.
- * Then the round trip is what keeps slots idle, and a prefetched job waits about a round
- * trip; with slow handlers it would wait a whole handler run while another worker could
- * have run it. The jobs are leased (their lease runs from the take): the consumer renews
- * them, gives them back at close and pause, and drops those whose lease was lost.
+ * how many to take. A take asks for one batch at most: the free slots, plus, while the
+ * handlers finish faster than a take's round trip, `concurrency` more to prefetch (then the
+ * round trip is what keeps slots idle, and a prefetched job waits about a round trip; with
+ * slow handlers it would wait a whole handler run while another worker could have run it).
+ * With {@link TAKES_ON_WIRE} takes in flight, the jobs a consumer runs, holds and has asked
+ * for stay within that many batches. The jobs are leased (their lease runs from the take):
+ * the consumer renews them, gives them back at close and pause, and drops those whose lease
+ * was lost.
  * @internal
  */
 export class Prefetch<T> {
@@ -37,10 +43,21 @@ export class Prefetch<T> {
     this.takeTime = average(this.takeTime, ms);
   }
 
-  /** Jobs the next take may bring for a prefetch of `capacity` (0 unless handlers outpace a round trip). */
-  room(capacity: number): number {
-    if (this.runTime === undefined || this.takeTime === undefined || this.runTime > this.takeTime) return 0;
-    return Math.max(0, capacity - this.jobs.length);
+  /** The most a consumer of `concurrency` slots may prefetch (jobs on the wire when it stops prefetching find room). */
+  static capacity(concurrency: number): number {
+    return (2 * TAKES_ON_WIRE - 1) * concurrency;
+  }
+
+  /**
+   * Jobs the next take asks for `concurrency` slots, `running` of them busy, with `asked`
+   * jobs asked for by the takes on the wire; no prefetch unless `allowed` and the handlers
+   * outpace a round trip.
+   */
+  wanted(concurrency: number, running: number, asked: number, allowed: boolean): number {
+    const outpaced = allowed && this.runTime !== undefined && this.takeTime !== undefined && this.runTime <= this.takeTime;
+    const batch = outpaced ? 2 * concurrency : concurrency;
+    const window = outpaced ? TAKES_ON_WIRE * batch : concurrency;
+    return Math.max(0, Math.min(batch, window - running - this.jobs.length - asked));
   }
 
   add(job: RedisJob<T>): void {

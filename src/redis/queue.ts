@@ -9,7 +9,7 @@ import type { RedisChannel } from './connection.js';
 import { Consumer, type PendingAck, type TakeResult } from './consumer.js';
 import { RedisJob, type RedisLeaseHost, type RedisReleaseOptions } from './job.js';
 import { queueKeys, type QueueKeys } from './keys.js';
-import { checkMs, jobFields, type RedisAddOptions, type ResolvedRedisOptions } from './options.js';
+import { checkMs, checkRedisConcurrency, jobFields, type RedisAddOptions, type ResolvedRedisOptions } from './options.js';
 import { parseCompleted, parseJob, parseStats, type CompletedJob, type RedisJobInfo, type RedisQueueStats } from './replies.js';
 import { SCRIPTS } from './scripts/index.js';
 import { RedisDeadLetters } from './dead-letters.js';
@@ -140,7 +140,7 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
     return this.consumer.concurrency;
   }
   set concurrency(value: number) {
-    this.consumer.concurrency = checkInteger('concurrency', value, 1, Infinity);
+    this.consumer.concurrency = checkRedisConcurrency(value);
     this.consumer.start();
   }
 
@@ -193,7 +193,7 @@ export class RedisQueue<T = unknown> extends EventEmitter<RedisQueueLocalEvents<
     if (typeof handler !== 'function') throw new InvalidOptionError(`Expected \`handler\` to be a function, got \`${String(handler)}\``);
     if (this.consumer.handler !== undefined) throw new InvalidStateError(`queue ${this.name} already has a handler in this process`);
     if (this.closed !== undefined) throw new QueueClosedError(`process: the queue ${this.name} is closed`);
-    if (options.concurrency !== undefined) this.consumer.concurrency = checkInteger('concurrency', options.concurrency, 1, Infinity);
+    if (options.concurrency !== undefined) this.consumer.concurrency = checkRedisConcurrency(options.concurrency);
     this.consumer.handler = handler as JobHandler<T, unknown>;
     this.consumer.start();
   }

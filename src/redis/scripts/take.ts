@@ -127,7 +127,15 @@ while taken < want do
     end
   end
 end
-call_in_slices('ZADD', K_LEASES, leases)
+-- Newest id first: a small lease set is a listpack kept sorted, where equal deadlines order
+-- by member, so each member added in ascending order would be placed after a scan of all
+-- the others; in descending order each one goes in front.
+local reversed = {}
+for i = #leases - 1, 1, -2 do
+  reversed[#reversed + 1] = leases[i]
+  reversed[#reversed + 1] = leases[i + 1]
+end
+call_in_slices('ZADD', K_LEASES, reversed)
 emit_many('completed', completed, 'active', active)
 -- Only a consumer that got less than it asked for waits, and needs the next due time;
 -- it emptied the ready set, and stale wake tokens would only make idle consumers spin.
