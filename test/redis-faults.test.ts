@@ -134,7 +134,7 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
     await job!.ack();
   });
 
-  for (const scenario of ['server-up', 'server-gone'] as const) {
+  for (const scenario of ['server-up', 'server-gone', 'takes-in-flight'] as const) {
     it(`close() lets the process exit with pending work (${scenario})`, async () => {
       const target = scenario === 'server-gone' ? await startRedis() : redis.server;
       const child = spawn(process.execPath, ['--import', 'tsx', CLOSE_EXIT, target.url, scenario], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -145,12 +145,17 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
       try {
         await ready;
         if (scenario === 'server-gone') await target.stop();
+        // Writes wait on the server, longer than the test waits for the exit: the consumer's
+        // takes stay on the wire through the close, and are never answered.
+        if (scenario === 'takes-in-flight') await redis.admin.sendCommand(['CLIENT', 'PAUSE', '60000', 'WRITE']);
         child.stdin!.write('go\n');
         const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
         const code = await exited;
         clearTimeout(killer);
         expect({ code, closed: seen.some((line) => line.startsWith('closed ')) }).toEqual({ code: 0, closed: true });
+        if (scenario === 'takes-in-flight') expect(seen).toContain('two takes on the wire');
       } finally {
+        if (scenario === 'takes-in-flight') await redis.admin.sendCommand(['CLIENT', 'UNPAUSE']);
         child.kill('SIGKILL');
         if (scenario === 'server-gone') await target.stop();
       }

@@ -5,8 +5,8 @@
  * cross-process event stream, and batches larger than one Lua command can take.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaseExpiredError, UnrecoverableError } from '../src/errors.js';
-import { openRedisQueue, watchRedisQueue, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
+import { InvalidOptionError, LeaseExpiredError, UnrecoverableError } from '../src/errors.js';
+import { MAX_REDIS_CONCURRENCY, openRedisQueue, watchRedisQueue, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
 import { until } from './helpers/flush.js';
 import { requireRedis } from './helpers/redis.js';
 import { sharedRedis } from './helpers/redis-suite.js';
@@ -262,5 +262,16 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     expect(await keysOf(q)).toEqual([`docket:{${q.name}}:events`, `docket:{${q.name}}:meta`]);
     // The dedupe ids are free again.
     expect((await q.add({ n: 0 }, { id: 'job-0' })).duplicate).toBe(false);
+  });
+
+  it('concurrency must be a finite count (each slot is a lease asked for by count): Infinity is refused, naming the option and the limit', async () => {
+    const message = `Expected \`concurrency\` to be an integer from 1 to ${MAX_REDIS_CONCURRENCY}, got \`Infinity\` (number)`;
+    await expect(open({ concurrency: Infinity })).rejects.toThrow(new InvalidOptionError(message));
+    const q = await open();
+    expect(() => q.process(async () => {}, { concurrency: Infinity })).toThrow(new InvalidOptionError(message));
+    expect(() => (q.concurrency = Infinity)).toThrow(new InvalidOptionError(message));
+    expect(() => (q.concurrency = MAX_REDIS_CONCURRENCY + 1)).toThrow(InvalidOptionError);
+    q.concurrency = MAX_REDIS_CONCURRENCY;
+    expect(q.concurrency).toBe(MAX_REDIS_CONCURRENCY);
   });
 });

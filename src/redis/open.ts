@@ -62,7 +62,9 @@ export async function openRedisQueue<T = unknown>(options: RedisQueueOptions<T>)
       if (owned) await channel.target.close();
     },
     destroyOwned: () => {
-      if (owned && channel.target.isOpen) channel.target.destroy();
+      // Also after close() began (isOpen is false then): a close waits for the replies of
+      // the commands on the wire, which a server that stopped answering never sends.
+      if (owned) channel.target.destroy();
     },
   });
   return queue;
