@@ -46,10 +46,7 @@ describe.skipIf(!requireRedis('the docket/redis takes-on-the-wire tests'))('dock
    * A consumer of no-op jobs that records each start; returns once the server holds its
    * writes with two of the consumer's takes waiting there (the server stays paused).
    */
-  async function twoTakesHeld(
-    q: RedisQueue<Payload>,
-    producer: RedisQueue<Payload>,
-  ): Promise<{ starts: Array<{ id: number; attempt: number }> }> {
+  async function twoTakesHeld(q: RedisQueue<Payload>, producer: RedisQueue<Payload>): Promise<{ starts: Array<{ id: number; attempt: number }> }> {
     const starts: Array<{ id: number; attempt: number }> = [];
     q.process(async (job) => {
       starts.push({ id: job.id, attempt: (job as RedisJob<Payload>).attemptsMade });

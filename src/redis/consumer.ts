@@ -1,38 +1,22 @@
 import type { JobHandler } from '../contract.js';
-import { JobTimeoutError, LeaseExpiredError, toError } from '../errors.js';
-import type { RedisChannel } from './connection.js';
+import { JobTimeoutError, toError } from '../errors.js';
 import { RedisConnectionError } from './connection.js';
 import type { RedisJob } from './job.js';
+import { answerAcks, failAcks, type AckReports, type PendingAck } from './acks.js';
 import { Prefetch, TAKES_ON_WIRE } from './prefetch.js';
+import { LeaseRenewal, type RenewalHost } from './renewal.js';
+import { sleep, WakeWait, type WakeHost } from './wake-wait.js';
 import { Waiters } from './waiters.js';
 
 /** What the consumer needs from its queue. @internal */
-export interface ConsumerHost<T> {
-  readonly wakeKey: string;
+export interface ConsumerHost<T> extends WakeHost, RenewalHost<T>, AckReports<T> {
   readonly timeout: number;
   /** One round trip: settles `acks`, then reserves up to `want` jobs. */
   take(acks: readonly PendingAck<T>[], want: number): Promise<TakeResult<T>>;
-  /** Renews the given leases; resolves the ones found gone. */
-  renew(jobs: readonly RedisJob<T>[]): Promise<RedisJob<T>[]>;
   /** A handler's failure (thrown, rejected, timed out); settles when Redis has recorded it. */
   failed(job: RedisJob<T>, error: Error, timedOut: boolean): Promise<void>;
-  completed(job: RedisJob<T>, result: unknown): void;
-  /** A `process()` ack whose outcome is unknown (the connection dropped on the way). */
-  lost(job: RedisJob<T>, error: Error): void;
   /** Puts a job back, uncounted; settles when Redis has it (or the attempt failed and was reported). */
   giveBack(job: RedisJob<T>): Promise<void>;
-  /** A separate connection for the blocking wait. */
-  blockingChannel(): Promise<RedisChannel>;
-  commandChannel(): RedisChannel;
-  report(error: Error): void;
-}
-
-/** @internal */
-export interface PendingAck<T> {
-  job: RedisJob<T>;
-  result: unknown;
-  /** Set for `job.ack()` calls; a `process()` ack reports through the queue's events instead. */
-  done: ((error: Error | undefined) => void) | undefined;
 }
 
 /** @internal */
@@ -88,13 +72,12 @@ export class Consumer<T> {
   /** Ms the loop pauses before its next take, after one failed. */
   private backoff = 0;
   private failures = 0;
-  private blocked = false;
-  /** The connection id of the blocking wait in flight: `stop()` unblocks it. */
-  private waiting: Promise<unknown> | undefined = undefined;
+  private readonly wake: WakeWait;
   private flushQueued = false;
   private closing = false;
   private readonly held = new Set<RedisJob<T>>();
-  private renewTimer: ReturnType<typeof setInterval> | undefined = undefined;
+  /** Renews the leases of the running and the prefetched jobs. */
+  private readonly renewal: LeaseRenewal<T>;
   private readonly settledWaiters: Array<() => void> = [];
   /** Failures of push attempts being recorded. */
   private failing = 0;
@@ -112,6 +95,12 @@ export class Consumer<T> {
     concurrency: number,
   ) {
     this.concurrency = concurrency;
+    this.wake = new WakeWait(host);
+    this.renewal = new LeaseRenewal<T>(
+      host,
+      () => [...this.held, ...this.prefetch.held],
+      (job) => this.prefetch.drop(job),
+    );
   }
 
   /** Push attempts running and acks not answered yet: what close() waits for. */
@@ -169,7 +158,7 @@ export class Consumer<T> {
     this.closing = true;
     this.waiters.clear();
     // The loop ends once the takes on the wire are answered; the jobs they bring go back.
-    await this.handBack(this.unblock().then(() => this.pumped));
+    await this.handBack(this.wake.end().then(() => this.pumped));
   }
 
   /** Resolves once no handler runs and every queued ack has been answered. */
@@ -184,8 +173,7 @@ export class Consumer<T> {
   }
 
   stopRenewing(): void {
-    if (this.renewTimer !== undefined) clearInterval(this.renewTimer);
-    this.renewTimer = undefined;
+    this.renewal.stop();
   }
 
   /**
@@ -200,37 +188,20 @@ export class Consumer<T> {
     await Promise.all(this.givingBack);
   }
 
-  /** Ends the blocking wait in flight, if any, without taking a wake token another consumer may need. */
-  private async unblock(): Promise<void> {
-    // No wait starts once closing is set.
-    const id = await this.waiting?.catch(() => undefined);
-    if (!this.blocked) return;
-    const unblocked =
-      id === undefined
-        ? 0
-        : await this.host
-            .commandChannel()
-            .command(this.host.wakeKey, ['CLIENT', 'UNBLOCK', String(id)], 'close')
-            .catch(() => 0);
-    // Some servers refuse to unblock (Redis Cluster nodes answer 0): then the connection
-    // goes, and the wait with it.
-    if (unblocked !== 1) (await this.host.blockingChannel()).target.destroy();
-  }
-
   /**
    * Sends what is queued (acks, free slots) once the handlers that settle in the same
    * stretch of microtasks have all settled: 64 no-op handlers then cost one take, not 64.
    * While the loop runs and does not block, it sends them with its next take itself.
    */
   private flushSoon(): void {
-    if (this.flushQueued || (this.pumping && !this.blocked)) return;
+    if (this.flushQueued || (this.pumping && !this.wake.blocked)) return;
     this.flushQueued = true;
     // setImmediate, not a microtask: a handler started from the prefetch by a settling one
     // settles in the same stretch too, and its ack and slot go in the same take.
     setImmediate(() => {
       this.flushQueued = false;
       if (!this.pumping) this.start();
-      else if (this.blocked) void this.sendAcks();
+      else if (this.wake.blocked) void this.sendAcks();
     });
   }
 
@@ -271,7 +242,7 @@ export class Consumer<T> {
 
   private giveBackPrefetched(): Promise<void> {
     const jobs = this.prefetch.takeAll();
-    if (this.held.size === 0) this.stopRenewing();
+    if (this.held.size === 0) this.renewal.stop();
     return this.giveBack(jobs);
   }
 
@@ -301,7 +272,8 @@ export class Consumer<T> {
           await sleep(this.backoff);
           this.backoff = 0;
         } else if (this.drained && this.demand() > 0) {
-          await this.block(this.nextDue);
+          // From here on, acks that arrive are sent on their own (see flushSoon()).
+          await this.wake.wait(this.nextDue, () => this.demand() > 0);
           this.drained = false;
         } else {
           break;
@@ -379,45 +351,12 @@ export class Consumer<T> {
       result = await this.host.take(acks, want);
     } catch (error) {
       this.acking -= acks.length;
-      this.ackFailed(acks, toError(error));
+      failAcks(acks, toError(error), this.host);
       throw error;
     }
     this.acking -= acks.length;
-    this.acked(acks, result.acked);
+    answerAcks(acks, result.acked, this.host);
     return result;
-  }
-
-  /** Waits on the wake list until a token arrives or `wait` ms pass (-1: no limit). */
-  private async block(wait: number): Promise<void> {
-    // Acks queued while the take ran go out with the next take, not after the wait.
-    if (this.closing || this.acks.length > 0) return;
-    // From here on, acks that arrive are sent on their own (see flushSoon()).
-    this.blocked = true;
-    let channel: RedisChannel;
-    try {
-      channel = await this.host.blockingChannel();
-    } catch (error) {
-      this.blocked = false;
-      if (!(error instanceof RedisConnectionError)) this.host.report(toError(error));
-      await sleep(100);
-      return;
-    }
-    const key = this.host.wakeKey;
-    try {
-      if (this.closing) return;
-      const { id, reply } = channel.blocking(key, ['BLPOP', key, wait < 0 ? '0' : (wait / 1000).toFixed(3)], 'wait for jobs');
-      this.waiting = id;
-      const token = await reply;
-      // A token this loop no longer needs (demand went away) is passed on to another consumer.
-      if (token !== null && this.demand() === 0) {
-        await this.host.commandChannel().command(key, ['RPUSH', key, '1'], 'wake');
-      }
-    } catch (error) {
-      if (!this.closing && !(error instanceof RedisConnectionError)) this.host.report(toError(error));
-      if (!this.closing) await sleep(100);
-    } finally {
-      this.blocked = false;
-    }
   }
 
   /** Acks that arrive while the loop blocks go out on their own (without a take). */
@@ -428,27 +367,6 @@ export class Consumer<T> {
     this.checkSettled();
   }
 
-  private acked(acks: readonly PendingAck<T>[], results: readonly boolean[]): void {
-    for (let i = 0; i < acks.length; i++) {
-      const { job, result, done } = acks[i] as PendingAck<T>;
-      const error =
-        results[i] === true
-          ? undefined
-          : new LeaseExpiredError(`ack job ${job.id}: the lease ran out before the ack; the job was (or will be) given to another worker`);
-      if (done !== undefined) done(error);
-      else if (error === undefined) this.host.completed(job, result);
-      else this.host.lost(job, error);
-    }
-  }
-
-  private ackFailed(acks: readonly PendingAck<T>[], error: Error): void {
-    for (const { job, done } of acks) {
-      if (done !== undefined) done(error);
-      else if (error instanceof RedisConnectionError) this.host.lost(job, error);
-      else this.host.report(error);
-    }
-  }
-
   /** Hands a take's jobs to the waiting callers, then to free slots, then to the prefetch; the rest go back. */
   private dispatch(jobs: RedisJob<T>[]): void {
     let next = this.waiters.serve(jobs);
@@ -457,7 +375,7 @@ export class Consumer<T> {
     }
     const capacity = this.prefetchCapacity();
     while (next < jobs.length && this.prefetch.size < capacity) this.prefetch.add(jobs[next++] as RedisJob<T>);
-    if (this.prefetch.size > 0) this.scheduleRenewal((this.prefetch.held[0] as RedisJob<T>).ttr);
+    if (this.prefetch.size > 0) this.renewal.start((this.prefetch.held[0] as RedisJob<T>).ttr);
     // Taken for a caller that gave up meanwhile, or while closing or pausing: back to the
     // queue at once, uncounted.
     if (next < jobs.length) void this.giveBack(jobs.slice(next));
@@ -469,7 +387,7 @@ export class Consumer<T> {
     this.running++;
     job.push = true;
     this.held.add(job);
-    this.scheduleRenewal(job.ttr);
+    this.renewal.start(job.ttr);
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timedOut = false;
     const timeout = this.host.timeout;
@@ -530,30 +448,9 @@ export class Consumer<T> {
     if (!this.held.delete(job)) return;
     this.running--;
     this.fill();
-    if (this.held.size === 0 && this.prefetch.size === 0) this.stopRenewing();
+    if (this.held.size === 0 && this.prefetch.size === 0) this.renewal.stop();
     this.flushSoon();
     this.checkSettled();
-  }
-
-  private scheduleRenewal(ttr: number): void {
-    if (this.renewTimer !== undefined) return;
-    // A third of the lease: two renewals can fail (a slow round trip) before it runs out.
-    this.renewTimer = setInterval(() => void this.renewHeld(), Math.max(10, Math.floor(ttr / 3)));
-    this.renewTimer.unref();
-  }
-
-  private async renewHeld(): Promise<void> {
-    const jobs = [...this.held, ...this.prefetch.held].filter((job) => !job.settled);
-    if (jobs.length === 0) return;
-    try {
-      const lost = await this.host.renew(jobs);
-      for (const job of lost) {
-        job.abort(new LeaseExpiredError(`job ${job.id}: the lease was lost (it ran out and went to another worker)`));
-        this.prefetch.drop(job);
-      }
-    } catch (error) {
-      if (!(error instanceof RedisConnectionError)) this.host.report(toError(error));
-    }
   }
 
   private checkSettled(): void {
@@ -564,8 +461,4 @@ export class Consumer<T> {
 
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
