@@ -37,9 +37,10 @@ const MAX_RETRY_PAUSE = 2_000;
  * The one loop that takes jobs from Redis for this queue object, for `process()` slots
  * and `reserve()` callers alike. Each take settles the acks that finished since the last
  * one and asks for as many jobs as there are free slots and waiting callers, in one round
- * trip. Up to {@link TAKES_ON_WIRE} takes are on the wire: the next one goes out once the
- * jobs of a reply have had a turn of the event loop to run, while Redis still runs the
- * other, so that this process and Redis work at the same time rather than in turn.
+ * trip. Up to {@link TAKES_ON_WIRE} takes are on the wire: when a reply arrives the next
+ * take goes out at once if there is room (the jobs of the reply before have run by then),
+ * else after the reply's jobs have had a turn of the event loop, while Redis still runs
+ * the other take; so this process and Redis can work at the same time, not in turn.
  * When Redis has nothing, it blocks on the queue's wake list (one connection), woken by
  * adds and timed to the next due delay or lease deadline; idle, it sends nothing.
  *
