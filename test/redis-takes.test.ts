@@ -169,4 +169,20 @@ describe.skipIf(!requireRedis('the docket/redis takes-on-the-wire tests'))('dock
     expect(again.every((id) => lost.includes(id))).toBe(true);
     expect(ran).toBeGreaterThan(0);
   });
+
+  it('reserve({ timeout: 0 }) whose take dies with the connection gets its one look with the next take', async () => {
+    const name = `takes-look-${++names}`;
+    const relay = await new Relay(redis.server.port).listen();
+    relays.push(relay);
+    const q = await open(name, `redis://127.0.0.1:${relay.port}`);
+    await q.stats();
+    await redis.admin.sendCommand(['CLIENT', 'PAUSE', '30000', 'WRITE']);
+    paused = true;
+    const look = q.reserve({ timeout: 0 });
+    await until(() => onWire(q).takes === 1);
+    relay.cut();
+    await unpause();
+    // The queue is empty: the look finds nothing, and says so (it does not wait forever).
+    expect(await look).toBeUndefined();
+  });
 });
