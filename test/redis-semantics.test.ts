@@ -55,6 +55,32 @@ describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis
     expect((await q.stats()).ready).toBe(0);
   });
 
+  it('a reserved job says the priority it was added or released with, over the full u32 range', async () => {
+    const q = await open({ retry: { attempts: 2 } });
+    const max = 2 ** 32 - 1;
+    await q.addBulk([
+      { data: { n: 1 }, options: { priority: max } },
+      { data: { n: 2 }, options: { priority: 0 } },
+      { data: { n: 3 }, options: { priority: 1024 } },
+    ]);
+    const seen: Array<[number, number]> = [];
+    for (let i = 0; i < 3; i++) {
+      const job = (await q.reserve({ timeout: 5000 }))!;
+      seen.push([job.data.n, job.priority]);
+      if (job.data.n === 2) await job.release({ priority: max - 1 });
+      else await job.ack();
+    }
+    const again = (await q.reserve({ timeout: 5000 }))!;
+    seen.push([again.data.n, again.priority]);
+    await again.ack();
+    expect(seen).toEqual([
+      [2, 0],
+      [3, 1024],
+      [2, max - 1],
+      [1, max],
+    ]);
+  });
+
   it('a job that waited past its ttl is dead-lettered as expired, not run late', async () => {
     const q = await open();
     const stale = await q.add({ n: 1 }, { ttl: 50 });

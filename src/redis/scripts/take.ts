@@ -104,14 +104,21 @@ while taken < want do
     local m = popped[i]
     local id = tonumber(m)
     local key = JOB .. id
-    local job = redis.call('HMGET', key, 'data', 'pri', 'ttr', 'attempts', 'reserves', 'ttl', 'created', 'delay', 'started')
-    local ttl = tonumber(job[6])
-    if ttl and not job[9] and NOW - tonumber(job[7]) - (tonumber(job[8]) or 0) > ttl then
+    -- Each field asked for costs a lookup: the priority is the score ZPOPMIN gave, and the
+    -- times a ttl needs are read only for a job that has one.
+    local job = redis.call('HMGET', key, 'data', 'ttr', 'attempts', 'reserves', 'ttl')
+    local ttl = tonumber(job[5])
+    local expired = false
+    if ttl then
+      local times = redis.call('HMGET', key, 'created', 'delay', 'started')
+      expired = not times[3] and NOW - tonumber(times[1]) - (tonumber(times[2]) or 0) > ttl
+    end
+    if expired then
       -- Waited past its ttl before a first start: it is dead, not run late.
       to_buried(key, m, id, 'expired')
     else
-      local attempts, token = (tonumber(job[4]) or 0) + 1, (tonumber(job[5]) or 0) + 1
-      local lease = lease_override > 0 and lease_override or tonumber(job[3])
+      local attempts, token = (tonumber(job[3]) or 0) + 1, (tonumber(job[4]) or 0) + 1
+      local lease = lease_override > 0 and lease_override or tonumber(job[2])
       local deadline = str(NOW + lease)
       redis.call('HSET', key, 'state', 'reserved', 'attempts', str(attempts), 'reserves', str(token), 'started', NOW_S, 'lease', str(lease), 'deadline', deadline)
       leases[#leases + 1] = deadline
@@ -120,7 +127,7 @@ while taken < want do
       out[#out + 1] = id
       out[#out + 1] = token
       out[#out + 1] = attempts
-      out[#out + 1] = tonumber(job[2])
+      out[#out + 1] = tonumber(popped[i + 1])
       out[#out + 1] = lease
       out[#out + 1] = job[1]
       taken = taken + 1
