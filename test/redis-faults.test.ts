@@ -86,8 +86,6 @@ describe.skipIf(!requireRedis('the Redis connection fault tests'))('docket/redis
       throw new Error(`${String(error)}: done ${done.size}, pending ${q.pending}, drops ${drops.length}, ${JSON.stringify(await producer.stats())}`);
     });
     relay.cut();
-    // Leases lost with a connection come back after their ttr (1 s here): every job is
-    // completed in the end, none twice.
     // Leases lost with a connection come back after their ttr (1 s here); an ack whose
     // reply was lost may have completed its job (then it is not run again).
     await until(async () => (await producer.stats()).completed === 40);
