@@ -27,15 +27,17 @@ export class PendingPuts {
   private head = 0;
   private readonly waits: Array<StoreWait | undefined> = [];
   private waitHead = 0;
+
   /** Puts not answered yet. */
-  count = 0;
+  get count(): number {
+    return this.entries.length - this.head;
+  }
 
   constructor(private readonly onSettled: () => void) {}
 
   /** A put whose job the store has not acknowledged yet. */
   awaitStored(queue: Queue<unknown>, job: Job<unknown>, stored: Promise<void>): void {
     this.entries.push(job);
-    this.count++;
     const last = this.waits[this.waits.length - 1];
     if (last !== undefined && last.stored === stored) {
       last.count++;
@@ -60,7 +62,6 @@ export class PendingPuts {
   /** A put answered at once (refused) while others still wait: its reply waits its turn. Needs `count > 0`. */
   queueReply(text: string): void {
     this.entries.push(text);
-    this.count++;
     (this.waits[this.waits.length - 1] as StoreWait).count++;
   }
 
@@ -85,7 +86,6 @@ export class PendingPuts {
         else if (wait.failed) reply(refused(wait.queue.unstored(entry, wait.error)));
         else reply(`${Reply.Inserted} ${entry.id}`);
       }
-      this.count -= wait.count;
       answered = true;
     }
     if (this.waitHead === waits.length) {
