@@ -183,9 +183,9 @@ export class Consumer<T> {
    * has every job given back.
    */
   private async handBack(pending: Promise<unknown>): Promise<void> {
-    const prefetched = this.giveBackPrefetched();
+    // The prefetched jobs join givingBack, which is awaited last.
+    this.giveBackPrefetched();
     await pending;
-    await prefetched;
     await Promise.all(this.givingBack);
   }
 
@@ -214,7 +214,7 @@ export class Consumer<T> {
   /** Jobs the next take asks for `process()` slots (and their prefetch). */
   private slotDemand(): number {
     if (this.handler === undefined || this.closing) return 0;
-    return this.prefetch.wanted(this.concurrency, this.running, this.asked, this.prefetchCapacity() > 0);
+    return this.prefetch.wanted(this.concurrency, this.running, this.asked, this.mayStart());
   }
 
   /** Jobs the next take asks for: slots, and callers no take on the wire asks for yet. */
@@ -241,20 +241,18 @@ export class Consumer<T> {
     }
   }
 
-  private giveBackPrefetched(): Promise<void> {
+  private giveBackPrefetched(): void {
     const jobs = this.prefetch.takeAll();
     if (this.held.size === 0) this.renewal.stop();
-    return this.giveBack(jobs);
+    this.giveBack(jobs);
   }
 
-  /** Puts jobs back in the queue, uncounted; close() waits for them. */
-  private giveBack(jobs: readonly RedisJob<T>[]): Promise<void> {
-    const all = jobs.map((job) => {
+  /** Puts jobs back in the queue, uncounted; close() and pause() wait for them (givingBack). */
+  private giveBack(jobs: readonly RedisJob<T>[]): void {
+    for (const job of jobs) {
       const back = this.host.giveBack(job).finally(() => this.givingBack.delete(back));
       this.givingBack.add(back);
-      return back;
-    });
-    return Promise.all(all).then(() => undefined);
+    }
   }
 
   private async pump(): Promise<void> {
@@ -330,7 +328,7 @@ export class Consumer<T> {
     this.onWire--;
     this.asked -= slots;
     if (this.pausing === 0) this.queuePaused = result.paused;
-    if (result.paused) void this.giveBackPrefetched();
+    if (result.paused) this.giveBackPrefetched();
     this.dispatch(result.jobs);
     this.waiters.ended(round, true);
     if (want > 0) {
@@ -379,7 +377,7 @@ export class Consumer<T> {
     if (this.prefetch.size > 0) this.renewal.start((this.prefetch.held[0] as RedisJob<T>).ttr);
     // Taken for a caller that gave up meanwhile, or while closing or pausing: back to the
     // queue at once, uncounted.
-    if (next < jobs.length) void this.giveBack(jobs.slice(next));
+    if (next < jobs.length) this.giveBack(jobs.slice(next));
   }
 
   /** Runs one push attempt: its lease is renewed while the handler runs. */
