@@ -6,11 +6,11 @@
  * ones, they go back to the queue (uncounted) at close and at pause, a prefetched job whose
  * lease was lost is never run on it, and slow handlers prefetch nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRedisQueue, type RedisJob, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
 import { deferred, type Deferred, until } from './helpers/flush.js';
 import { requireRedis } from './helpers/redis.js';
-import { sharedRedis } from './helpers/redis-suite.js';
+import { closedAfterEach, sharedRedis } from './helpers/redis-suite.js';
 
 interface Payload {
   n: number;
@@ -20,10 +20,7 @@ let names = 0;
 
 describe.skipIf(!requireRedis('the docket/redis prefetch tests'))('docket/redis prefetch', () => {
   const redis = sharedRedis();
-  const queues: RedisQueue<Payload>[] = [];
-  afterEach(async () => {
-    await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
-  });
+  const queues = closedAfterEach<RedisQueue<Payload>>();
 
   /** A consumer and an observer on one fresh queue. */
   async function pair(options: Partial<RedisQueueOptions<Payload>> = {}): Promise<{ q: RedisQueue<Payload>; other: RedisQueue<Payload> }> {

@@ -4,12 +4,12 @@
  * tag per queue, scripts surviving SCRIPT FLUSH, idle consumers that send nothing, the
  * cross-process event stream, and batches larger than one Lua command can take.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidOptionError, LeaseExpiredError, UnrecoverableError } from '../src/errors.js';
 import { MAX_REDIS_CONCURRENCY, openRedisQueue, watchRedisQueue, type RedisQueue, type RedisQueueOptions } from '../src/redis/index.js';
 import { until } from './helpers/flush.js';
 import { requireRedis } from './helpers/redis.js';
-import { sharedRedis } from './helpers/redis-suite.js';
+import { closedAfterEach, sharedRedis } from './helpers/redis-suite.js';
 
 interface Payload {
   n: number;
@@ -19,10 +19,7 @@ let names = 0;
 
 describe.skipIf(!requireRedis('the docket/redis semantics tests'))('docket/redis on a real redis-server', () => {
   const redis = sharedRedis();
-  const queues: RedisQueue<Payload>[] = [];
-  afterEach(async () => {
-    await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
-  });
+  const queues = closedAfterEach<RedisQueue<Payload>>();
 
   async function open(options: Partial<RedisQueueOptions<Payload>> = {}): Promise<RedisQueue<Payload>> {
     const q = await openRedisQueue<Payload>({ url: redis.server.url, name: `semantics-${++names}`, ...options });

@@ -78,6 +78,14 @@ describe.skipIf(!requireRedis('the docket/redis takes-on-the-wire tests'))('dock
     }
   }
 
+  /** A consumer and a producer on a fresh queue, with two of the consumer's takes held on the server. */
+  async function heldOnServer(kind: string): Promise<{ q: RedisQueue<Payload>; other: RedisQueue<Payload>; starts: Array<{ id: number; attempt: number }> }> {
+    const name = `takes-${kind}-${++names}`;
+    const q = await open(name, redis.server.url);
+    const other = await open(name, redis.server.url);
+    return { q, other, ...(await twoTakesHeld(q, other)) };
+  }
+
   async function unpause(): Promise<void> {
     await redis.admin.sendCommand(['CLIENT', 'UNPAUSE']);
     paused = false;
@@ -94,10 +102,7 @@ describe.skipIf(!requireRedis('the docket/redis takes-on-the-wire tests'))('dock
   }
 
   it('pause(): the jobs both takes bring go back uncounted, none starts after it resolves, each job runs once', async () => {
-    const name = `takes-pause-${++names}`;
-    const q = await open(name, redis.server.url);
-    const other = await open(name, redis.server.url);
-    const { starts } = await twoTakesHeld(q, other);
+    const { q, other, starts } = await heldOnServer('pause');
     // Sent after both takes: Redis runs it after them, so they bring jobs reserved before it.
     // From the call on, no job starts (the no-op handlers running then have finished).
     const startedBefore = starts.length;
@@ -118,10 +123,7 @@ describe.skipIf(!requireRedis('the docket/redis takes-on-the-wire tests'))('dock
   });
 
   it('close(): the jobs both takes bring go back uncounted before it resolves; none is lost or completed twice', async () => {
-    const name = `takes-close-${++names}`;
-    const q = await open(name, redis.server.url);
-    const other = await open(name, redis.server.url);
-    const { starts } = await twoTakesHeld(q, other);
+    const { q, other, starts } = await heldOnServer('close');
     const startedBefore = starts.length;
     const closing = q.close({ timeout: 30_000 });
     await unpause();

@@ -1,6 +1,6 @@
 /** The redis-server a Redis suite shares (vitest hooks; bench cases use ./redis.ts directly). */
 import { createClient } from 'redis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startRedis, type RunningRedis } from './redis.js';
 
 export interface SharedRedis {
@@ -33,4 +33,13 @@ export function sharedRedis(): SharedRedis {
       return admin;
     },
   };
+}
+
+/** Call inside the suite's `describe`: the queues a test pushes here are closed after it. */
+export function closedAfterEach<Q extends { close(options: { timeout: number }): Promise<void> }>(): Q[] {
+  const queues: Q[] = [];
+  afterEach(async () => {
+    await Promise.all(queues.splice(0).map((q) => q.close({ timeout: 1000 })));
+  });
+  return queues;
 }
