@@ -57,6 +57,11 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   private readonly waiters: ReserveWaiters<ReservedJob<T>>;
   private readonly outcomes: Outcomes<T>;
   private readonly conditions = new Conditions();
+  /**
+   * `onIdle` and `onEmpty`: neither holds while a job is ready, so they are re-tested only
+   * once the ready set is empty, not on every job a busy queue runs.
+   */
+  private readonly drainConditions = new Conditions();
   private readonly counters = new QueueCounters();
   /** Created with the first schedule (or a restored one): a queue without any pays nothing. */
   private registry: Schedules<T> | undefined = undefined;
@@ -295,7 +300,7 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   tryReserve(options: { ttr?: number } = {}): ReservedJob<T> | undefined {
     if (this.paused || this.closing) return undefined;
     const lease = this.dispatch.takeNow(options.ttr);
-    if (lease === undefined) return undefined;
+    // Even with nothing to lease, the take may have buried jobs past their ttl on the way.
     this.afterChange();
     return lease;
   }
@@ -468,16 +473,16 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
 
   /** Resolves when nothing is ready, delayed or running (at once if that is already so). */
   onIdle(): Promise<void> {
-    return this.when(() => this.isIdle());
+    return this.when(this.drainConditions, () => this.isIdle());
   }
   /** Resolves when no job is ready (at once if that is already so). */
   onEmpty(): Promise<void> {
-    return this.when(() => this.table.readyCount === 0);
+    return this.when(this.drainConditions, () => this.table.readyCount === 0);
   }
   /** Resolves when fewer than `limit` jobs wait (ready plus delayed). */
   onSizeLessThan(limit: number): Promise<void> {
     checkInteger('limit', limit, 1, Infinity);
-    return this.when(() => this.size < limit);
+    return this.when(this.conditions, () => this.size < limit);
   }
 
   stats(): QueueStats {
@@ -710,8 +715,8 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
     return this.table.readyCount === 0 && delayed.size === 0 && reserved === 0;
   }
 
-  private when(test: () => boolean): Promise<void> {
-    const promise = this.conditions.when(test);
+  private when(conditions: Conditions, test: () => boolean): Promise<void> {
+    const promise = conditions.when(test);
     this.afterChange();
     return promise;
   }
@@ -720,9 +725,9 @@ export class Queue<T = unknown> extends EventEmitter<QueueEvents<T>> implements 
   private afterChange(): void {
     this.admission.admitWaiting();
     this.conditions.check();
+    if (this.table.readyCount === 0) this.drainConditions.check();
     // Timers are unref'd, except while somebody awaits what only they can bring.
-    const awaited = this.conditions.size > 0;
-    this.table.setKeepAlive(awaited);
+    this.table.setKeepAlive(this.conditions.size + this.drainConditions.size > 0);
     const idle = this.isIdle();
     if (idle && this.busy) {
       this.busy = false;

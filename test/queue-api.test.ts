@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Job, JobChange, Store } from '../src/index.js';
 import { LeaseExpiredError, ManualClock, Queue, QueueClosedError, StoreFailedError } from '../src/index.js';
+import { flush } from './helpers/flush.js';
 import { closingQueues } from './helpers/queues.js';
 
 const queue = closingQueues();
@@ -208,6 +209,49 @@ describe('waiting for the queue', () => {
     await second.ack();
     await Promise.resolve();
     expect(events).toEqual(['empty', 'drained', 'idle']);
+  });
+
+  it('onEmpty and onIdle resolve when the last ready jobs expire instead of starting', async () => {
+    const clock = new ManualClock();
+    const q = queue<number>({ clock });
+    for (const data of [1, 2, 3]) q.push(data, { ttl: 50 });
+    const events: string[] = [];
+    void q.onEmpty().then(() => events.push('empty'));
+    void q.onIdle().then(() => events.push('idle'));
+    clock.advance(100);
+    expect(q.tryReserve()).toBeUndefined();
+    await Promise.resolve();
+    expect(events).toEqual(['empty', 'idle']);
+    expect(q.stats()).toMatchObject({ ready: 0, buried: 3 });
+  });
+
+  it('onSizeLessThan, onEmpty and onIdle each resolve at their own moment while a handler works through the queue', async () => {
+    const clock = new ManualClock();
+    const q = queue<number>({ clock });
+    const running: (() => void)[] = [];
+    q.process(() => new Promise<void>((resolve) => running.push(resolve)));
+    for (let i = 0; i < 6; i++) q.push(i);
+    q.push(99, { delay: 100 });
+    const seen: string[] = [];
+    void q.onIdle().then(() => seen.push('idle'));
+    void q.onEmpty().then(() => seen.push('empty'));
+    void q.onSizeLessThan(4).then(() => seen.push('size<4'));
+    /** Completes the running job, lets the next one start, and says what has resolved. */
+    const completeOne = async (): Promise<string> => {
+      (running.shift() as () => void)();
+      await flush();
+      return `${running.length} running, ${q.stats().ready} ready: ${seen.join(' ')}`;
+    };
+    expect(await completeOne()).toBe('1 running, 4 ready: ');
+    expect(await completeOne()).toBe('1 running, 3 ready: ');
+    expect(await completeOne()).toBe('1 running, 2 ready: size<4');
+    expect(await completeOne()).toBe('1 running, 1 ready: size<4');
+    expect(await completeOne()).toBe('1 running, 0 ready: size<4 empty');
+    // Nothing ready, one delayed: not idle yet.
+    expect(await completeOne()).toBe('0 running, 0 ready: size<4 empty');
+    clock.advance(100);
+    await flush();
+    expect(await completeOne()).toBe('0 running, 0 ready: size<4 empty idle');
   });
 
   it('onSizeLessThan resolves once the backlog shrinks', async () => {
