@@ -211,17 +211,18 @@ describe('waiting for the queue', () => {
     expect(events).toEqual(['empty', 'drained', 'idle']);
   });
 
-  it('onEmpty and onIdle resolve when the last ready jobs expire instead of starting', async () => {
+  it("onEmpty and onIdle resolve, and 'drained' fires, when the last ready jobs expire instead of starting", async () => {
     const clock = new ManualClock();
     const q = queue<number>({ clock });
     for (const data of [1, 2, 3]) q.push(data, { ttl: 50 });
     const events: string[] = [];
+    q.on('drained', () => events.push('drained'));
     void q.onEmpty().then(() => events.push('empty'));
     void q.onIdle().then(() => events.push('idle'));
     clock.advance(100);
     expect(q.tryReserve()).toBeUndefined();
     await Promise.resolve();
-    expect(events).toEqual(['empty', 'idle']);
+    expect(events).toEqual(['drained', 'empty', 'idle']);
     expect(q.stats()).toMatchObject({ ready: 0, buried: 3 });
   });
 
